@@ -1,0 +1,1 @@
+"""The realtime process: audio sources, the streaming engine, network sinks and live controls."""

@@ -1,0 +1,1 @@
+"""The ``medtalk`` console command."""

@@ -1,0 +1,56 @@
+"""``medtalk``: one console command with sub-commands.
+
+Each sub-command lives in its own module, which provides ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when their sub-command runs. A
+:class:`~medtalk_core.errors.MedtalkError` ends the command with its one-line message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+COMMANDS = {
+    "synth": ("train.corpus.synth", "make the synthetic training corpus (EmoFace layout)"),
+    "train": ("train.run", "train MEDTalk stages 1-3 on a corpus"),
+    "infer": ("medtalk_core.infer", "audio file -> 174 face-board controls at 60 fps"),
+    "stream": ("bridge.stream", "stream frames to Unreal over OSC / ZeroMQ"),
+    "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a held-out split"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(prog="medtalk", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="config.toml to read defaults from")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    from medtalk_core.errors import MedtalkError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except MedtalkError as e:
+        print(f"medtalk {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training corpus synthesis and the four MEDTalk training stages."""
