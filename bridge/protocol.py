@@ -1,0 +1,286 @@
+"""The wire protocol of the frame stream: OSC 1.0 over UDP and ZeroMQ PUB (``docs/protocol.md``).
+
+One rig frame (174 face-board values in rig order, :data:`medtalk_core.rig.CONTROL_NAMES`) goes
+out once per 60 fps frame on each transport; the control names go out at the start and once a
+second.
+
+OSC 1.0 (big-endian; every string NUL-terminated and padded with NULs to a multiple of 4 bytes):
+    ``/medtalk/frame ,sid``+``f``*174: subject (string), frame index (int32), frame time (float64,
+    seconds since audio time 0 = ``index / fps``), 174 values (float32). For a subject whose
+    UTF-8 length is ``n``, the packet is ``904 + 4 * (n // 4 + 1)`` bytes (912 for ``MEDTalk``):
+
+    ======  =====  =================================================
+    offset  bytes  field
+    ======  =====  =================================================
+    0       16     ``/medtalk/frame`` + 2 NUL
+    16      180    ``,sid`` + 174 ``f`` + 2 NUL
+    196     S      subject + 1..4 NUL, ``S = 4 * (n // 4 + 1)``
+    196+S   4      frame index, int32
+    200+S   8      frame time, float64, s
+    208+S   696    174 values, float32, rig order
+    ======  =====  =================================================
+
+    ``/medtalk/names ,s``+``s``*174: subject, then the 174 control names.
+
+ZeroMQ (PUB, multipart):
+    * ``[b"frame", header, values]``: header is compact UTF-8 JSON (ASCII only) with at least
+      ``subject`` (str), ``frame`` (int), ``t`` (float, s of audio time), ``t0`` (float, Unix
+      time in s at which audio time 0 entered the process), ``emotion`` (str) and ``intensity``
+      (float); values are 696 bytes, 174 little-endian float32.
+    * ``[b"names", JSON list of the 174 names]``.
+
+Encoders are the sender's hot path (one ``bytes`` per packet, no per-frame Python lists). The
+decoders validate strictly and exist for tests and tools; they raise :class:`ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from pythonosc.osc_message import OscMessage, ParseError
+from pythonosc.parsing import osc_types
+
+from medtalk_core import rig
+
+FRAME_ADDRESS = "/medtalk/frame"
+NAMES_ADDRESS = "/medtalk/names"
+FRAME_TYPE_TAGS = ",sid" + "f" * rig.NUM_CONTROLS
+NAMES_TYPE_TAGS = ",s" + "s" * rig.NUM_CONTROLS
+
+ZMQ_FRAME_TOPIC = b"frame"
+ZMQ_NAMES_TOPIC = b"names"
+ZMQ_HEADER_FIELDS = {
+    "subject": str, "frame": int, "t": float, "t0": float, "emotion": str, "intensity": float,
+}
+"""Fields every ZeroMQ frame header carries, with their JSON types (receivers ignore others)."""
+
+SUBJECT_MAX = 63
+"""Longest subject name in bytes; the padded subject is then at most 64 bytes."""
+
+VALUES_BYTES = 4 * rig.NUM_CONTROLS
+"""696: bytes of the 174 float32 values on either transport."""
+
+_BE_VALUES = np.dtype(">f4")
+_LE_VALUES = np.dtype("<f4")
+_INDEX_TIME = struct.Struct(">id")
+
+
+class ProtocolError(ValueError):
+    """A packet that does not follow ``docs/protocol.md``; the message names the first fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One rig frame and the stream state sent with it.
+
+    Attributes:
+        index: frame number since audio time 0, ``0 <= index <= 2**31 - 1``.
+        t: s, audio time of the frame, ``index / fps``.
+        t0: s, Unix time at which audio time 0 entered the process.
+        values: float32 ``(174,)`` face-board values in rig order, finite.
+        emotion: emotion label (:data:`medtalk_core.rig.EMOTIONS`).
+        intensity: frame-wise emotion intensity.
+    """
+
+    index: int
+    t: float
+    t0: float
+    values: np.ndarray
+    emotion: str
+    intensity: float
+
+
+def check_subject(subject: str) -> str:
+    """Return ``subject`` if it is 1 to :data:`SUBJECT_MAX` printable ASCII characters.
+
+    Raises:
+        ValueError: naming what is wrong with it.
+    """
+    if not 1 <= len(subject) <= SUBJECT_MAX or not all(" " <= c <= "~" for c in subject):
+        raise ValueError(
+            f"subject {subject!r} must be 1 to {SUBJECT_MAX} printable ASCII characters"
+        )
+    return subject
+
+
+def osc_frame_size(subject: str) -> int:
+    """Bytes of a ``/medtalk/frame`` packet for ``subject``."""
+    return 16 + 180 + len(osc_types.write_string(subject)) + 12 + VALUES_BYTES
+
+
+class OscFrameEncoder:
+    """Encodes ``/medtalk/frame`` packets for one subject.
+
+    The address, type tag string and subject never change within a stream, so they are built
+    once (with python-osc) and each frame only packs the index, time and values into a
+    preallocated buffer.
+    """
+
+    def __init__(self, subject: str):
+        prefix = (
+            osc_types.write_string(FRAME_ADDRESS)
+            + osc_types.write_string(FRAME_TYPE_TAGS)
+            + osc_types.write_string(check_subject(subject))
+        )
+        self._offset = len(prefix)
+        self._buf = bytearray(prefix + bytes(12 + VALUES_BYTES))
+        self._values = np.frombuffer(
+            self._buf, _BE_VALUES, rig.NUM_CONTROLS, self._offset + _INDEX_TIME.size
+        )
+
+    def encode(self, index: int, t: float, values: np.ndarray) -> bytes:
+        """The packet for frame ``index`` at ``t`` s with ``values`` float ``(174,)``.
+
+        Raises:
+            ValueError: ``values`` is not 174 wide.
+            struct.error: ``index`` is outside int32.
+        """
+        _INDEX_TIME.pack_into(self._buf, self._offset, index, t)
+        self._values[:] = values
+        return bytes(self._buf)
+
+
+def encode_osc_frame(subject: str, index: int, t: float, values: np.ndarray) -> bytes:
+    """One ``/medtalk/frame`` packet (see :class:`OscFrameEncoder` for a stream of them)."""
+    return OscFrameEncoder(subject).encode(index, t, values)
+
+
+def encode_osc_names(subject: str, names: Sequence[str] = rig.CONTROL_NAMES) -> bytes:
+    """The ``/medtalk/names`` packet: subject and the 174 control names.
+
+    Raises:
+        ValueError: a bad subject, or not 174 names.
+    """
+    if len(names) != rig.NUM_CONTROLS:
+        raise ValueError(f"{len(names)} names, expected {rig.NUM_CONTROLS}")
+    return b"".join(
+        osc_types.write_string(s)
+        for s in (NAMES_ADDRESS, NAMES_TYPE_TAGS, check_subject(subject), *names)
+    )
+
+
+def encode_zmq_frame(frame: Frame, subject: str) -> list[bytes]:
+    """The ZeroMQ multipart message ``[b"frame", header JSON, 174 little-endian float32]``."""
+    header = {
+        "subject": subject,
+        "frame": int(frame.index),
+        "t": float(frame.t),
+        "t0": float(frame.t0),
+        "emotion": frame.emotion,
+        "intensity": float(str(np.float32(frame.intensity))),  # shortest float32 repr
+    }
+    values = np.asarray(frame.values, _LE_VALUES)
+    if values.shape != (rig.NUM_CONTROLS,):
+        raise ValueError(f"values have shape {values.shape}, expected ({rig.NUM_CONTROLS},)")
+    return [ZMQ_FRAME_TOPIC, json.dumps(header, separators=(",", ":")).encode(), values.tobytes()]
+
+
+def encode_zmq_names(names: Sequence[str] = rig.CONTROL_NAMES) -> list[bytes]:
+    """The ZeroMQ multipart message ``[b"names", JSON list of the 174 names]``."""
+    if len(names) != rig.NUM_CONTROLS:
+        raise ValueError(f"{len(names)} names, expected {rig.NUM_CONTROLS}")
+    return [ZMQ_NAMES_TOPIC, json.dumps(list(names), separators=(",", ":")).encode()]
+
+
+@dataclass(frozen=True, slots=True)
+class OscFrame:
+    """A decoded ``/medtalk/frame``: values float32 ``(174,)``, ``t`` in s."""
+
+    subject: str
+    index: int
+    t: float
+    values: np.ndarray
+
+
+def _parse_osc(packet: bytes, address: str, type_tags: str) -> list:
+    try:
+        message = OscMessage(bytes(packet))
+    except ParseError as e:
+        raise ProtocolError(f"not an OSC message: {e}") from None
+    if message.address != address:
+        raise ProtocolError(f"address {message.address!r}, expected {address!r}")
+    tags = osc_types.get_string(packet, len(osc_types.write_string(address)))[0]
+    if tags != type_tags:
+        raise ProtocolError(f"type tags {tags[:8]!r}... ({len(tags)} chars), expected "
+                            f"{type_tags[:8]!r}... ({len(type_tags)} chars)")
+    params = message.params
+    if len(osc_types.write_string(params[0])) > SUBJECT_MAX + 1:
+        raise ProtocolError(f"subject is longer than {SUBJECT_MAX} bytes")
+    return params
+
+
+def decode_osc_frame(packet: bytes) -> OscFrame:
+    """Decode and validate a ``/medtalk/frame`` packet.
+
+    Raises:
+        ProtocolError: wrong address, type tags, length, negative index or non-finite values.
+    """
+    params = _parse_osc(packet, FRAME_ADDRESS, FRAME_TYPE_TAGS)
+    subject, index, t = params[:3]
+    if len(packet) != osc_frame_size(subject):
+        raise ProtocolError(f"{len(packet)} bytes, expected {osc_frame_size(subject)}")
+    values = np.asarray(params[3:], np.float32)
+    if index < 0 or not np.isfinite(t) or not np.isfinite(values).all():
+        raise ProtocolError(f"frame {index}: negative index or non-finite time/values")
+    return OscFrame(subject, index, t, values)
+
+
+def decode_osc_names(packet: bytes) -> tuple[str, list[str]]:
+    """Decode and validate a ``/medtalk/names`` packet into ``(subject, names)``.
+
+    Raises:
+        ProtocolError: wrong address, type tags or trailing bytes.
+    """
+    subject, *names = _parse_osc(packet, NAMES_ADDRESS, NAMES_TYPE_TAGS)
+    if len(packet) != len(encode_osc_names(subject, names)):
+        raise ProtocolError(f"{len(packet)} bytes, not the length its strings make")
+    return subject, names
+
+
+def decode_zmq_frame(parts: Sequence[bytes]) -> tuple[dict, np.ndarray]:
+    """Decode and validate ``[b"frame", header, values]`` into ``(header, float32 (174,))``.
+
+    Raises:
+        ProtocolError: wrong part count, topic, header JSON or field types, values length,
+            non-finite values.
+    """
+    if len(parts) != 3 or bytes(parts[0]) != ZMQ_FRAME_TOPIC:
+        raise ProtocolError(f"expected [b'frame', header, values], got {len(parts)} parts")
+    try:
+        header = json.loads(bytes(parts[1]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProtocolError(f"header is not UTF-8 JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    for key, kind in ZMQ_HEADER_FIELDS.items():
+        ok = (int, float) if kind is float else kind
+        if not isinstance(header.get(key), ok) or isinstance(header.get(key), bool):
+            raise ProtocolError(f"header field {key!r} missing or not {kind.__name__}")
+    if len(parts[2]) != VALUES_BYTES:
+        raise ProtocolError(f"values are {len(parts[2])} bytes, expected {VALUES_BYTES}")
+    values = np.frombuffer(bytes(parts[2]), _LE_VALUES).astype(np.float32)
+    if not np.isfinite(values).all():
+        raise ProtocolError(f"frame {header['frame']}: non-finite values")
+    return header, values
+
+
+def decode_zmq_names(parts: Sequence[bytes]) -> list[str]:
+    """Decode and validate ``[b"names", JSON list]`` into the 174 names.
+
+    Raises:
+        ProtocolError: wrong part count, topic, or not a JSON list of 174 strings.
+    """
+    if len(parts) != 2 or bytes(parts[0]) != ZMQ_NAMES_TOPIC:
+        raise ProtocolError(f"expected [b'names', list], got {len(parts)} parts")
+    try:
+        names = json.loads(bytes(parts[1]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProtocolError(f"names are not UTF-8 JSON: {e}") from None
+    if (not isinstance(names, list) or len(names) != rig.NUM_CONTROLS
+            or not all(isinstance(n, str) for n in names)):
+        raise ProtocolError(f"names are not a JSON list of {rig.NUM_CONTROLS} strings")
+    return names

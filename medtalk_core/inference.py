@@ -1,0 +1,90 @@
+"""Offline inference: a 16 kHz clip and an emotion label -> 174 face-board controls at 60 fps.
+
+Pipeline: audio features on rig frames (Whisper tiny.en encoder, windowed as in training) ->
+ACM -> content embedding; faster-whisper transcript with word times -> MiniLM word features;
+FIM (audio emotion features x words, label) -> intensity and emotion embedding; D -> rig.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import rig
+from .checkpoint import load_model
+from .config import load_config
+from .frontend import FrontEnd, Transcript
+
+
+@dataclass
+class Animation:
+    """Result of :meth:`Animator.animate`: ``frames`` float32 ``(T, 174)`` clipped to the control
+    ranges, ``intensity`` float32 ``(T,)`` FIM's I_hat, ``transcript`` the words used."""
+
+    frames: np.ndarray
+    intensity: np.ndarray
+    transcript: Transcript
+
+
+def frame_count(n_samples: int, sample_rate: int = 16000) -> int:
+    """Rig frames of a clip: ``floor(duration * 60)``."""
+    return (n_samples * rig.FPS) // sample_rate
+
+
+class Animator:
+    """A loaded MEDTalk model with its front-ends. Build with :meth:`load`."""
+
+    def __init__(self, model, frontend: FrontEnd, meta: dict):
+        self.model, self.frontend, self.meta = model, frontend, meta
+
+    @classmethod
+    def load(cls, checkpoint: str | Path | None = None, config: dict | None = None,
+             transcriber: bool = True) -> "Animator":
+        """Load a checkpoint (None: the shipped default) and the front-ends it was trained with.
+
+        Raises:
+            CheckpointError: missing, unreadable or mismatched checkpoint.
+        """
+        import torch
+
+        model, meta = load_model(checkpoint)
+        cfg = copy.deepcopy(config or load_config())
+        cfg["features"].update(meta.get("features", {}))
+        torch.set_num_threads(max(1, int(cfg.get("train", {}).get("threads", 2))))
+        return cls(model, FrontEnd(cfg, transcriber=transcriber), meta)
+
+    def animate(self, audio16k: np.ndarray, emotion: str,
+                transcript: Transcript | None = None, intensity_scale: float = 1.0) -> Animation:
+        """Animate a clip.
+
+        Args:
+            audio16k: float32 ``(N,)`` mono samples at 16 kHz (any length, silence included).
+            emotion: one of :data:`medtalk_core.rig.EMOTIONS`.
+            transcript: words with times; None transcribes the clip with faster-whisper.
+            intensity_scale: multiplies the predicted intensity (1 = as predicted).
+        Returns:
+            :class:`Animation` with ``floor(N / 16000 * 60)`` frames.
+        Raises:
+            ValueError: unknown emotion.
+        """
+        import torch
+
+        label = rig.emotion_id(emotion)
+        n = frame_count(len(audio16k))
+        if transcript is None:
+            transcript = self.frontend.transcribe(audio16k)
+        if n == 0:
+            return Animation(np.zeros((0, rig.NUM_CONTROLS), np.float32),
+                             np.zeros(0, np.float32), transcript)
+        audio = torch.from_numpy(self.frontend.audio_frames(audio16k, n))[None]
+        words = torch.from_numpy(transcript.features)[None]
+        times = torch.from_numpy(transcript.time)[None]
+        mask = torch.ones(words.shape[:2], dtype=torch.bool)
+        with torch.inference_mode():
+            out, i_hat = self.model.animate(audio, words, times, mask,
+                                            torch.tensor([label]), intensity_scale)
+        return Animation(rig.clip_to_range(out[0].numpy()), i_hat[0].numpy().astype(np.float32),
+                         transcript)

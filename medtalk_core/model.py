@@ -1,0 +1,246 @@
+"""The MEDTalk model (Liu et al., 2025, "MEDTalk: Multimodal Controlled 3D Facial Animation with
+Dynamic Emotions by Disentangled Embedding", arXiv:2507.06071).
+
+Shapes: B batch, T rig frames at 60 fps, W transcript words, R = 174 face-board controls,
+A = audio feature width, X = text feature width, C = content width, E = emotion width.
+All tensors are float32 unless said otherwise.
+
+Parts and the paper's equations:
+    * :class:`MotionAutoencoder`: emotion encoder E_e, content encoder E_c, decoder D
+      (eq. 2-4): ``f_e = E_e(r)``, ``f_c = E_c(r)``, ``r_hat = D(f_c, f_e)``.
+    * :class:`AudioContentMapping` (ACM, eq. 5-7): audio content features -> ``f_c_hat``.
+    * :class:`FusionIntensityModel` (FIM, eq. 8-12): cross-modality fusion (audio emotion
+      features as queries, text-token features as keys / values) -> frame-wise intensity
+      ``I_hat_t``; norm adjustment of the label embedding ``f~_t = I_hat_t / ||f_label|| * f_label``
+      (eq. 9); fusion encoder E_fuse -> ``f_e_hat`` (eq. 10-12).
+
+Unlike the authors' released code (per-frame MLPs), every encoder and the decoder here see
+temporal context: residual 1-D convolution stacks over frames. The emotion encoder ends in a
+moving average over ``emotion_smooth`` frames, so that f_e carries the slowly varying expression
+and not the syllable-rate lip motion (a bottleneck that helps the disentanglement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import rig
+
+NUM_EMOTIONS = len(rig.EMOTIONS)
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the MEDTalk networks (``[model]`` of config.toml)."""
+
+    rig_dim: int = rig.NUM_CONTROLS
+    audio_dim: int = 384
+    text_dim: int = 384
+    content_dim: int = 64
+    emotion_dim: int = 32
+    hidden: int = 128
+    kernel: int = 5
+    layers: int = 3
+    attn_heads: int = 4
+    dropout: float = 0.1
+    emotion_smooth: int = 15
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        """Build from a dict, ignoring keys that are not fields (e.g. the whole ``[model]``)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ConvBlock(nn.Module):
+    """Pre-norm residual temporal convolution: ``x + Conv(GELU(Conv(LN(x))))``.
+
+    Input and output ``(B, T, H)``; 'same' padding, so the receptive field is centred.
+    """
+
+    def __init__(self, hidden: int, kernel: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.conv1 = nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)
+        self.conv2 = nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm(x).transpose(1, 2)
+        y = self.conv2(self.drop(F.gelu(self.conv1(y))))
+        return x + y.transpose(1, 2)
+
+
+class TemporalNet(nn.Module):
+    """``(B, T, in_dim) -> (B, T, out_dim)``: a linear input layer, ``layers`` :class:`ConvBlock`
+    and a linear output layer. Receptive field: ``1 + layers * 2 * (kernel - 1)`` frames."""
+
+    def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig):
+        super().__init__()
+        self.inp = nn.Linear(in_dim, cfg.hidden)
+        self.blocks = nn.Sequential(*[ConvBlock(cfg.hidden, cfg.kernel, cfg.dropout)
+                                      for _ in range(cfg.layers)])
+        self.norm = nn.LayerNorm(cfg.hidden)
+        self.out = nn.Linear(cfg.hidden, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.norm(self.blocks(self.inp(x))))
+
+
+def moving_average(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Centred moving average over time of ``(B, T, D)`` with edge replication; ``width`` odd."""
+    if width <= 1:
+        return x
+    y = F.pad(x.transpose(1, 2), (width // 2, width // 2), mode="replicate")
+    return F.avg_pool1d(y, width, stride=1).transpose(1, 2)
+
+
+class MotionAutoencoder(nn.Module):
+    """E_e, E_c and D of the disentanglement stage (paper eq. 2-4, Fig. 2).
+
+    ``encode_content(r)``: ``(B, T, R) -> (B, T, C)``; ``encode_emotion(r)``: ``(B, T, R) -> (B, T, E)``;
+    ``decode(f_c, f_e)``: ``(B, T, C), (B, T, E) -> (B, T, R)``.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.emotion_encoder = TemporalNet(cfg.rig_dim, cfg.emotion_dim, cfg)
+        self.content_encoder = TemporalNet(cfg.rig_dim, cfg.content_dim, cfg)
+        self.decoder = TemporalNet(cfg.content_dim + cfg.emotion_dim, cfg.rig_dim, cfg)
+
+    def encode_content(self, r: torch.Tensor) -> torch.Tensor:
+        """Eq. 3, ``f_c = E_c(r)``."""
+        return self.content_encoder(r)
+
+    def encode_emotion(self, r: torch.Tensor) -> torch.Tensor:
+        """Eq. 2, ``f_e = E_e(r)``, smoothed over ``emotion_smooth`` frames."""
+        return moving_average(self.emotion_encoder(r), self.cfg.emotion_smooth)
+
+    def decode(self, f_c: torch.Tensor, f_e: torch.Tensor) -> torch.Tensor:
+        """Eq. 4, ``r_hat = D(f_c ⊕ f_e)``."""
+        return self.decoder(torch.cat([f_c, f_e], dim=-1))
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        """Self-reconstruction ``D(E_c(r), E_e(r))``, ``(B, T, R) -> (B, T, R)``."""
+        return self.decode(self.encode_content(r), self.encode_emotion(r))
+
+
+class AudioContentMapping(nn.Module):
+    """ACM (paper eq. 5-7): audio content features ``(B, T, A)`` aligned to rig frames ->
+    content embedding ``f_c_hat (B, T, C)`` in the space of E_c."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.net = TemporalNet(cfg.audio_dim, cfg.content_dim, cfg)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.net(audio)
+
+
+class CrossModalFusion(nn.Module):
+    """Cross-attention of audio emotion features (queries) over text-token features
+    (keys / values), paper eq. 8, with a bias ``-|t_frame - t_word| / tau_h`` on each head's
+    logits so that a frame attends mostly to the words spoken near it.
+
+    A learned null token is always present, so a frame with no words (silence, empty
+    transcript) still has something to attend to.
+
+    Args (forward):
+        audio: ``(B, T, A)`` audio emotion features on rig frames.
+        text: ``(B, W, X)`` word features; ``word_time``: ``(B, W)`` word centres in seconds;
+        ``word_mask``: bool ``(B, W)``, True where a word exists. ``frame_time``: ``(T,)`` seconds.
+    Returns:
+        ``(B, T, H)`` fused features.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        h, self.heads = cfg.hidden, cfg.attn_heads
+        self.q = nn.Sequential(nn.Linear(cfg.audio_dim, h), TemporalNet(h, h, cfg))
+        self.k = nn.Linear(cfg.text_dim, h)
+        self.v = nn.Linear(cfg.text_dim, h)
+        self.null_kv = nn.Parameter(torch.zeros(2, h))
+        self.log_tau = nn.Parameter(torch.linspace(-0.5, 1.5, cfg.attn_heads))  # tau in seconds
+        self.out = nn.Linear(h, h)
+        self.norm1 = nn.LayerNorm(h)
+        self.norm2 = nn.LayerNorm(h)
+        self.ff = nn.Sequential(nn.Linear(h, 2 * h), nn.GELU(), nn.Dropout(cfg.dropout),
+                                nn.Linear(2 * h, h))
+
+    def forward(self, audio, text, word_time, word_mask, frame_time):
+        B, T, _ = audio.shape
+        q = self.q(audio)
+        k = torch.cat([self.null_kv[0].expand(B, 1, -1), self.k(text)], 1)
+        v = torch.cat([self.null_kv[1].expand(B, 1, -1), self.v(text)], 1)
+        mask = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=audio.device), word_mask], 1)
+        dist = (frame_time.view(1, 1, T, 1) - word_time[:, None, None, :]).abs()  # (B,1,T,W)
+        bias = -dist / self.log_tau.exp().view(1, -1, 1, 1)  # (B, heads, T, W)
+        null = torch.zeros(B, self.heads, T, 1, dtype=bias.dtype, device=bias.device)
+        bias = torch.cat([null, bias], -1)  # the null token has no time bias
+        bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
+        split = lambda x: x.view(B, x.shape[1], self.heads, -1).transpose(1, 2)  # noqa: E731
+        att = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=bias)
+        x = self.norm1(q + self.out(att.transpose(1, 2).reshape(B, T, -1)))
+        return self.norm2(x + self.ff(x))
+
+
+class FusionIntensityModel(nn.Module):
+    """FIM (paper eq. 8-12): predicts the frame-wise intensity ``I_hat (B, T)`` and the emotion
+    embedding ``f_e_hat (B, T, E)`` from audio emotion features, text-token features and an
+    emotion label (int64 ``(B,)``), or an explicit label-space embedding ``(B, E_l)``."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        h = cfg.hidden
+        self.fusion = CrossModalFusion(cfg)
+        self.intensity_head = nn.Linear(h, 1)
+        self.label_embedding = nn.Embedding(NUM_EMOTIONS, h)
+        self.fuse_encoder = TemporalNet(2 * h, cfg.emotion_dim, cfg)
+
+    def intensity(self, fused: torch.Tensor) -> torch.Tensor:
+        """Frame-wise intensity ``I_hat_t >= 0``, ``(B, T, H) -> (B, T)``."""
+        return F.softplus(self.intensity_head(fused)).squeeze(-1)
+
+    def forward(self, audio, text, word_time, word_mask, frame_time, label,
+                intensity_scale: torch.Tensor | float = 1.0):
+        """Returns ``(f_e_hat (B, T, E), I_hat (B, T))``; ``intensity_scale`` (scalar or
+        ``(B, T)``) multiplies I_hat before the norm adjustment (live intensity control)."""
+        fused = self.fusion(audio, text, word_time, word_mask, frame_time)
+        i_hat = self.intensity(fused)
+        f_label = self.label_embedding(label) if label.dtype == torch.long else label
+        direction = f_label / f_label.norm(dim=-1, keepdim=True).clamp_min(1e-8)  # eq. 9
+        f_tilde = (i_hat * intensity_scale).unsqueeze(-1) * direction.unsqueeze(1)
+        f_e = self.fuse_encoder(torch.cat([f_tilde, fused], -1))  # eq. 10-12
+        return f_e, i_hat
+
+
+class MEDTalk(nn.Module):
+    """The whole model: motion autoencoder, ACM and FIM.
+
+    ``animate(...)`` is the inference path: ``D(ACM(audio_c), FIM(audio_e, text, label))``.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.motion = MotionAutoencoder(cfg)
+        self.acm = AudioContentMapping(cfg)
+        self.fim = FusionIntensityModel(cfg)
+
+    def animate(self, audio, text, word_time, word_mask, label, intensity_scale=1.0):
+        """Audio features ``(B, T, A)`` on rig frames, words ``(B, W, X)``, word centres
+        ``(B, W)`` s, word mask bool ``(B, W)``, label int64 ``(B,)`` ->
+        ``(rig (B, T, R), I_hat (B, T))``."""
+        frame_time = torch.arange(audio.shape[1], device=audio.device) / rig.FPS
+        f_c = self.acm(audio)
+        f_e, i_hat = self.fim(audio, text, word_time, word_mask, frame_time, label,
+                              intensity_scale)
+        return self.motion.decode(f_c, f_e), i_hat

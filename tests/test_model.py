@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from medtalk_core import checkpoint
+from medtalk_core.errors import CheckpointError
+from medtalk_core.model import MEDTalk, ModelConfig
+
+SMALL = ModelConfig(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
+                    attn_heads=2, dropout=0.0)
+
+
+def inputs(B=2, T=30, W=4):
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(B, T, 16, generator=g), torch.randn(B, W, 8, generator=g),
+            torch.rand(B, W, generator=g) * T / 60, torch.ones(B, W, dtype=torch.bool))
+
+
+def test_animate_shapes():
+    m = MEDTalk(SMALL).eval()
+    audio, words, times, mask = inputs()
+    out, i_hat = m.animate(audio, words, times, mask, torch.tensor([0, 3]))
+    assert out.shape == (2, 30, 174) and i_hat.shape == (2, 30)
+    assert (i_hat >= 0).all()
+
+
+def test_no_words_still_works():
+    m = MEDTalk(SMALL).eval()
+    audio, _, _, _ = inputs()
+    out, _ = m.animate(audio, torch.zeros(2, 0, 8), torch.zeros(2, 0),
+                       torch.zeros(2, 0, dtype=torch.bool), torch.tensor([1, 2]))
+    assert torch.isfinite(out).all()
+
+
+def test_norm_adjustment_scales_with_intensity():
+    """Eq. 9: f~ = I / ||f_label|| * f_label, so a zero intensity scale removes the label."""
+    m = MEDTalk(SMALL).eval()
+    audio, words, times, mask = inputs()
+    a, _ = m.animate(audio, words, times, mask, torch.tensor([0, 0]), intensity_scale=0.0)
+    b, _ = m.animate(audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=0.0)
+    c, _ = m.animate(audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=1.0)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(b, c)
+
+
+def test_encoders_see_temporal_context():
+    m = MEDTalk(SMALL).eval()
+    r = torch.zeros(1, 40, 174)
+    base = m.motion.encode_content(r)
+    r[0, 20] = 1.0
+    changed = (m.motion.encode_content(r) - base).abs().sum(-1)[0]
+    assert changed[16] > 0 and changed[24] > 0 and changed[0] == 0
+
+
+def test_checkpoint_round_trip_and_mismatch(tmp_path):
+    m = MEDTalk(SMALL)
+    p = tmp_path / "m.safetensors"
+    checkpoint.save(m, p, {"features": {"hop_s": 0.5}})
+    m2, meta = checkpoint.load_model(p)
+    assert meta["features"] == {"hop_s": 0.5} and m2.cfg == SMALL
+    for (k, v), (_, v2) in zip(m.state_dict().items(), m2.state_dict().items()):
+        torch.testing.assert_close(v, v2)
+    with pytest.raises(CheckpointError, match="does not match"):
+        checkpoint.load_weights(MEDTalk(ModelConfig(hidden=8, layers=1)), p)
+    with pytest.raises(CheckpointError, match="not found"):
+        checkpoint.load_model(tmp_path / "missing.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        checkpoint.load_model(tmp_path / "junk.safetensors")

@@ -1,0 +1,159 @@
+"""A corpus in the EmoFace layout (``medtalk synth``) as training tensors.
+
+Layout read: ``manifest.csv`` (id, emotion, transcript, voice, family, split, sentence,
+duration_s), ``wav/{id}.wav``, ``rig/{id}.txt`` (60 fps, 174 columns), ``align/{id}.json`` (word
+and phone times in seconds).
+
+Features are computed once per corpus and front-end configuration and cached in
+``DIR/cache/features-<key>.npz``: audio features aligned to rig frames (float16, ``(N, A)`` for
+all frames of all utterances), word features (float16 ``(M, X)``), word centres (s) and offsets.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from medtalk_core import rig, rigio
+from medtalk_core.errors import MedtalkError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = ("id", "emotion", "transcript", "voice", "family", "split", "sentence")
+
+
+@dataclass
+class Utterance:
+    """One manifest row plus its arrays (views into the corpus-wide arrays)."""
+
+    id: str
+    emotion: int
+    sentence: str
+    voice: str
+    split: str
+    rig: np.ndarray            # float32 (T, 174)
+    audio: np.ndarray          # float16 (T, A), audio features on rig frames
+    words: np.ndarray          # float16 (W, X)
+    word_time: np.ndarray      # float32 (W,), word centres in seconds
+    phone_bounds: np.ndarray = field(default=None)  # float32 (K,), phone start times in seconds
+
+
+def read_manifest(data_dir: Path) -> list[dict]:
+    """Rows of ``manifest.csv``.
+
+    Raises:
+        MedtalkError: no manifest, or a manifest without the expected columns.
+    """
+    path = Path(data_dir) / "manifest.csv"
+    if not path.is_file():
+        raise MedtalkError(f"{data_dir} is not a corpus: no manifest.csv (make one: medtalk synth)")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = [c for c in MANIFEST_COLUMNS if rows and c not in rows[0]]
+    if not rows or missing:
+        raise MedtalkError(f"{path}: empty or missing columns {missing}")
+    return rows
+
+
+def read_alignment(data_dir: Path, uid: str) -> dict:
+    """``align/{uid}.json`` as a dict with ``words`` and ``phones`` lists."""
+    with open(Path(data_dir) / "align" / f"{uid}.json") as f:
+        return json.load(f)
+
+
+def _frontend_key(fcfg: dict) -> str:
+    keys = ("content_backend", "whisper_encoder_model", "window_s", "hop_s", "lookahead_s",
+            "text_model")
+    blob = json.dumps({k: fcfg.get(k) for k in keys}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(cfg: dict) -> None:
+    import torch
+
+    from medtalk_core.frontend import FrontEnd
+
+    torch.set_num_threads(1)
+    _WORKER["fe"] = FrontEnd(cfg, text=False, transcriber=False)
+
+
+def _extract(job: tuple[str, str, int]) -> np.ndarray:
+    wav, _uid, n_frames = job
+    from medtalk_core.audio import load_audio
+
+    return _WORKER["fe"].audio_frames(load_audio(wav), n_frames).astype(np.float16)
+
+
+def build_cache(data_dir: Path, cfg: dict, jobs: int = 2) -> Path:
+    """Compute (once) the feature cache of a corpus for the front-end settings ``cfg["features"]``.
+
+    Returns the cache path. Written to a temporary file and renamed, so an interrupted run
+    leaves no cache behind.
+    """
+    data_dir = Path(data_dir)
+    path = data_dir / "cache" / f"features-{_frontend_key(cfg['features'])}.npz"
+    if path.is_file():
+        return path
+    rows = read_manifest(data_dir)
+    rigs = [rigio.read_rig(data_dir / "rig" / f"{r['id']}.txt") for r in rows]
+    jobs_list = [(str(data_dir / "wav" / f"{r['id']}.wav"), r["id"], len(g))
+                 for r, g in zip(rows, rigs)]
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(cfg,)) as pool:
+        audio = list(tqdm(pool.map(_extract, jobs_list, chunksize=8), total=len(rows),
+                          desc="audio features", unit="utt"))
+
+    from medtalk_core.frontend import FrontEnd
+
+    text_fe = FrontEnd(cfg, audio=False, transcriber=False)
+    word_cache: dict[tuple, np.ndarray] = {}
+    words, times, word_counts = [], [], []
+    for r in tqdm(rows, desc="text features", unit="utt"):
+        ws = read_alignment(data_dir, r["id"])["words"]
+        toks = tuple(w["word"] for w in ws)
+        if toks not in word_cache:
+            word_cache[toks] = text_fe.text.encode_words(list(toks)).astype(np.float16)
+        words.append(word_cache[toks])
+        times.append(np.array([(w["start"] + w["end"]) / 2 for w in ws], np.float32))
+        word_counts.append(len(ws))
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, rig=np.concatenate(rigs), audio=np.concatenate(audio),
+             frames=np.array([len(g) for g in rigs]), words=np.concatenate(words),
+             word_time=np.concatenate(times), word_counts=np.array(word_counts))
+    os.replace(tmp, path)
+    return path
+
+
+def load_corpus(data_dir: Path, cfg: dict, jobs: int = 2) -> list[Utterance]:
+    """All utterances of a corpus with their features (computed and cached on first use)."""
+    data_dir = Path(data_dir)
+    rows = read_manifest(data_dir)
+    z = np.load(build_cache(data_dir, cfg, jobs))
+    f_off = np.concatenate([[0], np.cumsum(z["frames"])])
+    w_off = np.concatenate([[0], np.cumsum(z["word_counts"])])
+    rig_all, audio_all, words_all, wt_all = z["rig"], z["audio"], z["words"], z["word_time"]
+    if len(rows) != len(z["frames"]):
+        raise MedtalkError(f"feature cache of {data_dir} does not match its manifest; delete cache/")
+    out = []
+    for i, r in enumerate(rows):
+        phones = read_alignment(data_dir, r["id"])["phones"]
+        out.append(Utterance(
+            id=r["id"], emotion=rig.emotion_id(r["emotion"]), sentence=r["sentence"],
+            voice=r["voice"], split=r["split"],
+            rig=rig_all[f_off[i]:f_off[i + 1]], audio=audio_all[f_off[i]:f_off[i + 1]],
+            words=words_all[w_off[i]:w_off[i + 1]], word_time=wt_all[w_off[i]:w_off[i + 1]],
+            phone_bounds=np.array([p["start"] for p in phones] + [phones[-1]["end"]]
+                                  if phones else [], np.float32)))
+    return out

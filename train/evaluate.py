@@ -1,0 +1,105 @@
+"""``medtalk eval``: MLE, MEE, EIE and FRD of a checkpoint on a corpus split, and a plot.
+
+The held-out split of a ``medtalk synth`` corpus is ``test`` (the voice family kept out of
+training). Transcripts are the corpus's own word alignments, so the scores measure the model and
+not the speech recogniser; the real-speech checks (docs/results.md) use faster-whisper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from medtalk_core import rig
+from medtalk_core.metrics import METRICS, mean_metrics
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, help="corpus folder (medtalk synth)")
+    p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
+    p.add_argument("--split", default="test", help="manifest split to score (default: test)")
+    p.add_argument("--plot", type=Path, default=Path("eval_curves.png"),
+                   help="where to save predicted vs. ground-truth curves (PNG)")
+    p.add_argument("--json", type=Path, help="also write the scores as JSON here")
+
+
+def predict(model, utt) -> tuple[np.ndarray, np.ndarray]:
+    """Model output for a cached corpus utterance: ``(rig (T, 174), I_hat (T,))`` float32."""
+    import torch
+
+    words = torch.from_numpy(utt.words.astype(np.float32))[None]
+    with torch.inference_mode():
+        out, i_hat = model.animate(
+            torch.from_numpy(utt.audio.astype(np.float32))[None], words,
+            torch.from_numpy(utt.word_time)[None], torch.ones(words.shape[:2], dtype=torch.bool),
+            torch.tensor([utt.emotion]))
+    return rig.clip_to_range(out[0].numpy()), i_hat[0].numpy()
+
+
+def score(model, utts) -> dict[str, float]:
+    """Mean metrics of ``model`` over utterances (see :mod:`medtalk_core.metrics`)."""
+    return mean_metrics([(predict(model, u)[0], u.rig) for u in utts])
+
+
+def mean_pose_score(train_utts, utts) -> dict[str, float]:
+    """The mean-pose baseline: every frame is the mean training frame."""
+    mean = np.concatenate([u.rig for u in train_utts]).mean(0)
+    return mean_metrics([(np.broadcast_to(mean, u.rig.shape), u.rig) for u in utts])
+
+
+def plot_curves(model, utt, path: Path) -> None:
+    """Predicted against ground-truth curves of the jaw, a brow and a mouth corner (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pred, _ = predict(model, utt)
+    names = ["CTRL_C_jaw-translateY", "CTRL_L_brow_down-translateY",
+             "CTRL_L_mouth_cornerPull-translateY"]
+    t = np.arange(len(pred)) / rig.FPS
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 6.5), sharex=True)
+    for ax, n in zip(axes, names):
+        ax.plot(t, utt.rig[:, rig.INDEX[n]], label="ground truth", color="black")
+        ax.plot(t, pred[:, rig.INDEX[n]], label="predicted", color="tab:red")
+        ax.set_ylabel(n.replace("CTRL_", "").replace("-translateY", ""), fontsize=8)
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[0].set_title(f"{utt.id} ({rig.EMOTIONS[utt.emotion]}, voice {utt.voice})")
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def run(args) -> int:
+    from medtalk_core.checkpoint import load_model
+    from medtalk_core.config import load_config
+    from medtalk_core.errors import MedtalkError
+
+    from .dataset import load_corpus
+
+    model, meta = load_model(args.checkpoint)
+    cfg = load_config(args.config)
+    cfg["features"].update(meta.get("features", {}))
+    utts = load_corpus(args.data, cfg)
+    split = [u for u in utts if u.split == args.split]
+    if not split:
+        raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
+    scores = {"model": score(model, split),
+              "mean_pose": mean_pose_score([u for u in utts if u.split == "train"], split)}
+    print(f"{len(split)} utterances of split {args.split!r} in {args.data}")
+    print(f"{'':12}" + "".join(f"{m:>10}" for m in METRICS))
+    for name, s in scores.items():
+        print(f"{name:12}" + "".join(f"{s[m]:10.5f}" for m in METRICS))
+    plot_curves(model, split[0], args.plot)
+    print(f"curves: {args.plot}")
+    if args.json:
+        from medtalk_core.rigio import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(scores, indent=1))
+    return 0

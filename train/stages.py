@@ -1,0 +1,129 @@
+"""The training phases of MEDTalk stages 1-3 (paper Sec. 3, Fig. 2) as step functions.
+
+Stage 1, cross-reconstruction of rig sequences, in three phases in this order (each phase keeps
+the losses of the phases before it, so that a later phase cannot undo an earlier one):
+    * ``self``: self-reconstruction ``D(E_c(x), E_e(x)) ~ x``.
+    * ``overlap``: overlap exchange. x and y say the same sentence in two emotions, y time-warped
+      onto x's timeline: ``D(E_c(x), E_e(y)) ~ y`` and ``D(E_c(y), E_e(x)) ~ x``.
+    * ``cycle``: cycle exchange of two unrelated clips x, z: swap their emotion embeddings, encode
+      the two swapped results and swap back; the result must give x and z again.
+Stage 2, ``acm``: E_c, E_e, D frozen; ``L_recon(D(ACM(a), E_e(x)), x) + λ_sim L_sim(ACM(a), E_c(x))``.
+Stage 3, ``fim``: E_c, E_e, D and ACM frozen;
+``L_recon(D(ACM(a), f_e_hat), x) + λ_sim L_sim(f_e_hat, E_e(x)) + λ_int L_int``.
+``e2e`` is the baseline without disentanglement: ACM, FIM and D trained together from audio on
+``L_recon + λ_int L_int``, with no stage 1 and no E_c / E_e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from medtalk_core.model import MEDTalk
+
+from . import losses
+from .batches import Sampler
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass
+class Phase:
+    """One training phase: its name, the sub-modules it trains and its step function."""
+
+    name: str
+    trainable: tuple[str, ...]
+    step: Callable[[MEDTalk, Sampler, dict], dict[str, torch.Tensor]]
+
+
+def _self_loss(m: MEDTalk, x: Batch) -> torch.Tensor:
+    return losses.recon(m.motion(x["rig"]), x["rig"], x["frame_mask"])
+
+
+def _overlap_loss(m: MEDTalk, x: Batch, y: Batch) -> torch.Tensor:
+    mo, mask = m.motion, x["frame_mask"]
+    cx, ex = mo.encode_content(x["rig"]), mo.encode_emotion(x["rig"])
+    cy, ey = mo.encode_content(y["rig"]), mo.encode_emotion(y["rig"])
+    return (losses.recon(mo.decode(cx, ey), y["rig"], mask)
+            + losses.recon(mo.decode(cy, ex), x["rig"], mask)
+            + losses.recon(mo.decode(cx, ex), x["rig"], mask)
+            + losses.recon(mo.decode(cy, ey), y["rig"], mask))
+
+
+def _cycle_loss(m: MEDTalk, x: Batch, z: Batch) -> torch.Tensor:
+    mo = m.motion
+    cx, ex = mo.encode_content(x["rig"]), mo.encode_emotion(x["rig"])
+    cz, ez = mo.encode_content(z["rig"]), mo.encode_emotion(z["rig"])
+    xz, zx = mo.decode(cx, ez), mo.decode(cz, ex)  # x's content with z's emotion, and back
+    x_back = mo.decode(mo.encode_content(xz), mo.encode_emotion(zx))
+    z_back = mo.decode(mo.encode_content(zx), mo.encode_emotion(xz))
+    mask = x["frame_mask"] & z["frame_mask"]
+    return losses.recon(x_back, x["rig"], mask) + losses.recon(z_back, z["rig"], mask)
+
+
+def step_self(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    return {"recon": _self_loss(m, s.single())}
+
+
+def step_overlap(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    x, y = s.overlap()
+    return {"recon": _self_loss(m, s.single()), "overlap": _overlap_loss(m, x, y)}
+
+
+def step_cycle(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    x, y = s.overlap()
+    return {"overlap": _overlap_loss(m, x, y), "cycle": _cycle_loss(m, s.single(), s.single())}
+
+
+def step_acm(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    b = s.single()
+    with torch.no_grad():
+        f_c, f_e = m.motion.encode_content(b["rig"]), m.motion.encode_emotion(b["rig"])
+    f_c_hat = m.acm(b["audio"])
+    return {"recon": losses.recon(m.motion.decode(f_c_hat, f_e), b["rig"], b["frame_mask"]),
+            "sim": cfg["lambda_sim"] * losses.sim(f_c_hat, f_c, b["frame_mask"])}
+
+
+def fim_forward(m: MEDTalk, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(rig_hat, f_e_hat, I_hat)`` of the full audio path for a batch."""
+    frame_time = torch.arange(b["audio"].shape[1]) / 60.0
+    f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], b["word_mask"], frame_time,
+                       b["label"])
+    return m.motion.decode(m.acm(b["audio"]), f_e), f_e, i_hat
+
+
+def step_fim(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    b = s.single()
+    pred, f_e, i_hat = fim_forward(m, b)
+    with torch.no_grad():
+        f_e_gt = m.motion.encode_emotion(b["rig"])
+    mask = b["frame_mask"]
+    return {"recon": losses.recon(pred, b["rig"], mask),
+            "sim": cfg["lambda_sim"] * losses.sim(f_e, f_e_gt, mask),
+            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+
+
+def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    b = s.single()
+    pred, _, i_hat = fim_forward(m, b)
+    mask = b["frame_mask"]
+    return {"recon": losses.recon(pred, b["rig"], mask),
+            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+
+
+PHASES = {
+    "self": Phase("self", ("motion",), step_self),
+    "overlap": Phase("overlap", ("motion",), step_overlap),
+    "cycle": Phase("cycle", ("motion",), step_cycle),
+    "acm": Phase("acm", ("acm",), step_acm),
+    "fim": Phase("fim", ("fim",), step_fim),
+    "e2e": Phase("e2e", ("acm", "fim", "motion.decoder"), step_e2e),
+}
+
+PLANS = {
+    "medtalk": ("self", "overlap", "cycle", "acm", "fim"),
+    "e2e": ("e2e",),
+}
+"""Phase sequences: the MEDTalk stages 1-3, and the end-to-end baseline."""
