@@ -1,8 +1,8 @@
 """Loading speech from a file as 16 kHz mono float32, with one-line errors for bad input.
 
-Formats are those of libsndfile through ``soundfile``: WAV, FLAC and OGG (and AIFF, MP3 where the
-installed libsndfile reads them). Any sample rate is resampled with ``soxr``; stereo and
-multi-channel audio is mixed down to mono by averaging the channels.
+Formats are read by libsndfile through ``soundfile``: WAV, FLAC and OGG (also AIFF, CAF, AU and
+ID3-tagged MP3 where the installed libsndfile reads them). Any sample rate is resampled with
+``soxr``; stereo and multi-channel audio is mixed down to mono by averaging the channels.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ SAMPLE_RATE = 16000
 _SHORT_DATA = re.compile(r"\bdata\s*:\s*(\d+)\s*\(should be (\d+)\)")
 _STREAMED_SIZES = (0, 0xFFFFFFFF)  # a WAV written as a stream leaves its data size unset
 # First bytes of the containers libsndfile reads: WAV (RIFF, RIFX, RF64, BW64, W64), FLAC, OGG,
-# AIFF, CAF, AU, MP3 (ID3 tag). Checked first so that other files never reach a decoder's guesswork.
+# AIFF, CAF, AU, MP3 with an ID3 tag. Checked first so that other files never reach libsndfile's
+# format guessing (which takes random bytes for an MP3 frame and prints decoder warnings).
 _MAGIC = (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"fLaC", b"OggS", b"FORM", b"caff", b".snd", b"ID3")
 
 
@@ -32,9 +33,7 @@ def _one_line(text: str) -> str:
 
 def _looks_like_audio(path: Path) -> bool:
     with open(path, "rb") as f:
-        head = f.read(4)
-    is_mp3_frame = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
-    return head.startswith(_MAGIC) or is_mp3_frame
+        return f.read(4).startswith(_MAGIC)
 
 
 def _declared_longer_than_file(extra_info: str) -> bool:
@@ -86,9 +85,13 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
         raise AudioError(f"audio file not found: {path}")
     if path.is_dir():
         raise AudioError(f"audio path is a folder, not a file: {path}")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: empty file (0 bytes)")
-    if not _looks_like_audio(path):
+    try:
+        if path.stat().st_size == 0:
+            raise AudioError(f"{path}: empty file (0 bytes)")
+        looks_like_audio = _looks_like_audio(path)
+    except OSError as e:
+        raise AudioError(f"{path}: cannot read the file ({e.strerror})") from None
+    if not looks_like_audio:
         raise AudioError(f"{path}: not an audio file (unknown format; WAV, FLAC or OGG expected)")
     try:
         info = sf.info(str(path))

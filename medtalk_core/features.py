@@ -253,6 +253,9 @@ class AudioFrontEnd:
         return self.encoder.encode(audio16k)
 
 
+_FRONT_ENDS: dict[tuple, AudioFrontEnd] = {}
+
+
 def audio_features(audio16k: np.ndarray, cfg: dict[str, Any]) -> Features:
     """Features of a clip with a front-end built from ``cfg`` (built once per distinct setting).
 
@@ -265,5 +268,3 @@ def audio_features(audio16k: np.ndarray, cfg: dict[str, Any]) -> Features:
         _FRONT_ENDS[key] = AudioFrontEnd(cfg)
     return _FRONT_ENDS[key](audio16k)
 
-
-_FRONT_ENDS: dict[tuple, AudioFrontEnd] = {}

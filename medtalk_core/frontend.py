@@ -38,20 +38,17 @@ class FrontEnd:
 
     def __init__(self, cfg: dict[str, Any], audio: bool = True, text: bool = True,
                  transcriber: bool = True):
-        f = cfg["features"]
         self.audio = AudioFrontEnd(cfg) if audio else None
         self.text = None
         self.asr = None
         if text:
             from .text import TextEncoder
 
-            self.text = TextEncoder(f.get("text_model") or None)
+            self.text = TextEncoder(cfg["features"].get("text_model") or None)
         if transcriber:
             from .asr import Transcriber
 
-            self.asr = Transcriber(language=f.get("language", "en"),
-                                   model_path=f.get("asr_model_en") or None,
-                                   cache_dir=f.get("cache_dir", "~/.cache/medtalk"))
+            self.asr = Transcriber.from_config(cfg)
 
     def audio_frames(self, audio16k: np.ndarray, n_frames: int) -> np.ndarray:
         """Audio features on rig frames: float32 ``(n_frames, 384)`` for 16 kHz mono audio."""

@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emotion", required=True, help="one of: " + ", ".join(rig.EMOTIONS))
     p.add_argument("-o", "--output", required=True, type=Path, help="OUT.txt, OUT.csv or OUT.json")
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
+    p.add_argument("--language",
+                   help="spoken language for the transcript: en (Whisper tiny.en), a Whisper code "
+                        "such as zh, or auto (multilingual Whisper base); default: config")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="scale of the predicted emotion intensity (default 1)")
 
@@ -33,7 +36,10 @@ def run(args) -> int:
     if not args.output.parent.is_dir():
         raise MedtalkError(f"output folder does not exist: {args.output.parent}")
     audio = load_audio(args.audio)
-    animator = Animator.load(args.checkpoint, load_config(args.config))
+    cfg = load_config(args.config)
+    if args.language:
+        cfg["features"]["language"] = args.language
+    animator = Animator.load(args.checkpoint, cfg)
     t0 = time.perf_counter()
     anim = animator.animate(audio, args.emotion, intensity_scale=args.intensity)
     elapsed = time.perf_counter() - t0
