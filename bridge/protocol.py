@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from pythonosc.osc_message import OscMessage, ParseError
 from pythonosc.parsing import osc_types
 
 from medtalk_core import rig
@@ -60,6 +59,9 @@ ZMQ_HEADER_FIELDS = {
 
 SUBJECT_MAX = 63
 """Longest subject name in bytes; the padded subject is then at most 64 bytes."""
+
+NAME_MAX = 255
+"""Longest control name a receiver accepts in ``/medtalk/names`` (rig names have 21-42)."""
 
 VALUES_BYTES = 4 * rig.NUM_CONTROLS
 """696: bytes of the 174 float32 values on either transport."""
@@ -196,48 +198,61 @@ class OscFrame:
     values: np.ndarray
 
 
-def _parse_osc(packet: bytes, address: str, type_tags: str) -> list:
-    try:
-        message = OscMessage(bytes(packet))
-    except ParseError as e:
-        raise ProtocolError(f"not an OSC message: {e}") from None
-    if message.address != address:
-        raise ProtocolError(f"address {message.address!r}, expected {address!r}")
-    tags = osc_types.get_string(packet, len(osc_types.write_string(address)))[0]
-    if tags != type_tags:
-        raise ProtocolError(f"type tags {tags[:8]!r}... ({len(tags)} chars), expected "
-                            f"{type_tags[:8]!r}... ({len(type_tags)} chars)")
-    params = message.params
-    if len(osc_types.write_string(params[0])) > SUBJECT_MAX + 1:
-        raise ProtocolError(f"subject is longer than {SUBJECT_MAX} bytes")
-    return params
+_FRAME_HEAD = osc_types.write_string(FRAME_ADDRESS) + osc_types.write_string(FRAME_TYPE_TAGS)
+_NAMES_HEAD = osc_types.write_string(NAMES_ADDRESS) + osc_types.write_string(NAMES_TYPE_TAGS)
+
+
+def _read_string(packet: bytes, offset: int, max_len: int) -> tuple[str, int]:
+    """The printable-ASCII OSC string at ``offset`` (at most ``max_len`` characters) and the
+    offset after its padding."""
+    end = packet.find(b"\0", offset, offset + max_len + 1)
+    if end <= offset:
+        raise ProtocolError(f"no string of 1 to {max_len} characters at byte {offset}")
+    after = offset + 4 * ((end - offset) // 4 + 1)
+    if after > len(packet) or packet[end:after].strip(b"\0"):
+        raise ProtocolError(f"string at byte {offset}: padding is truncated or not NUL")
+    text = packet[offset:end].decode("latin-1")
+    if not all(" " <= c <= "~" for c in text):
+        raise ProtocolError(f"string at byte {offset} is not printable ASCII")
+    return text, after
 
 
 def decode_osc_frame(packet: bytes) -> OscFrame:
-    """Decode and validate a ``/medtalk/frame`` packet.
+    """Decode and validate a ``/medtalk/frame`` packet, as a receiver should (docs/protocol.md).
 
     Raises:
-        ProtocolError: wrong address, type tags, length, negative index or non-finite values.
+        ProtocolError: wrong address or type tags, bad subject or padding, a size other than
+            :func:`osc_frame_size`, a negative index, a non-finite time or value.
     """
-    params = _parse_osc(packet, FRAME_ADDRESS, FRAME_TYPE_TAGS)
-    subject, index, t = params[:3]
-    if len(packet) != osc_frame_size(subject):
+    packet = bytes(packet)
+    if not packet.startswith(_FRAME_HEAD):
+        raise ProtocolError("not a /medtalk/frame message: address or type tags differ")
+    subject, offset = _read_string(packet, len(_FRAME_HEAD), SUBJECT_MAX)
+    if len(packet) != offset + _INDEX_TIME.size + VALUES_BYTES:
         raise ProtocolError(f"{len(packet)} bytes, expected {osc_frame_size(subject)}")
-    values = np.asarray(params[3:], np.float32)
+    index, t = _INDEX_TIME.unpack_from(packet, offset)
+    values = np.frombuffer(packet, _BE_VALUES, rig.NUM_CONTROLS, offset + _INDEX_TIME.size)
     if index < 0 or not np.isfinite(t) or not np.isfinite(values).all():
-        raise ProtocolError(f"frame {index}: negative index or non-finite time/values")
-    return OscFrame(subject, index, t, values)
+        raise ProtocolError(f"frame {index}: negative index or non-finite time or values")
+    return OscFrame(subject, index, t, values.astype(np.float32))
 
 
 def decode_osc_names(packet: bytes) -> tuple[str, list[str]]:
-    """Decode and validate a ``/medtalk/names`` packet into ``(subject, names)``.
+    """Decode and validate a ``/medtalk/names`` packet into ``(subject, 174 names)``.
 
     Raises:
-        ProtocolError: wrong address, type tags or trailing bytes.
+        ProtocolError: wrong address or type tags, a bad string or padding, trailing bytes.
     """
-    subject, *names = _parse_osc(packet, NAMES_ADDRESS, NAMES_TYPE_TAGS)
-    if len(packet) != len(encode_osc_names(subject, names)):
-        raise ProtocolError(f"{len(packet)} bytes, not the length its strings make")
+    packet = bytes(packet)
+    if not packet.startswith(_NAMES_HEAD):
+        raise ProtocolError("not a /medtalk/names message: address or type tags differ")
+    subject, offset = _read_string(packet, len(_NAMES_HEAD), SUBJECT_MAX)
+    names = []
+    for _ in range(rig.NUM_CONTROLS):
+        name, offset = _read_string(packet, offset, NAME_MAX)
+        names.append(name)
+    if offset != len(packet):
+        raise ProtocolError(f"{len(packet) - offset} bytes after the 174th name")
     return subject, names
 
 

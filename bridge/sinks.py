@@ -11,8 +11,9 @@ Every sink has the same small interface, used by :class:`bridge.pacer.Sender`::
 
 Opening a sink checks the address and raises :class:`~medtalk_core.errors.MedtalkError` (one
 line) if it cannot be used: a malformed or unresolvable address, a ZeroMQ endpoint that cannot be
-bound. Once open, a sink never raises: a missing listener, a full send buffer or any other send
-failure drops that packet, is logged once per kind of problem and counted in ``problems``.
+bound. Once open, a sink never raises for a network problem: a missing listener, a full send
+buffer or any other send failure drops that packet, is logged once per kind of problem and
+counted in ``problems``.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
     """
     from .sinks import OscSink, ZmqSink
 
-    subject = args.subject or cfg["subject"]
+    subject = cfg["subject"] if args.subject is None else args.subject
     makers = []
     if not args.no_osc:
         makers.append(lambda: OscSink(args.osc or cfg["osc"], subject))
@@ -67,6 +67,12 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Animate ``args.file`` and send it at real-time pace; returns the exit code 0.
+
+    Raises:
+        MedtalkError: unknown emotion, unusable audio (AudioError), bad address or subject,
+            unbindable endpoint, missing or mismatched checkpoint (CheckpointError).
+    """
     from medtalk_core.audio import load_audio
     from medtalk_core.config import load_config
     from medtalk_core.inference import Animator
