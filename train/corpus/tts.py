@@ -21,6 +21,7 @@ gain, and padded with silence (``sil`` phones) before and after.
 from __future__ import annotations
 
 import ctypes
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -86,15 +87,19 @@ VOICES = (
     Voice("espeak-us-f2", "espeak", "en-us+f2", rate=1.05),
     Voice("espeak-gb-m1", "espeak", "en+m1", rate=0.95, pitch=-2.0),
     Voice("espeak-rp-f4", "espeak", "en-gb-x-rp+f4"),
-    Voice("espeak-sc-m7", "espeak", "en-gb-scotland+m7", rate=0.92),
     Voice("piper-joe", "piper", "en_US-joe-medium"),
     Voice("piper-joe-low", "piper", "en_US-joe-medium", rate=0.93, pitch=-3.0),
     Voice("flite-slt", "flite", "slt"),
     Voice("flite-rms", "flite", "rms"),
+)
+"""Default voices: 4 eSpeak NG, 2 Piper, 2 Flite (Flite is the held-out family by default)."""
+
+EXTRA_VOICES = (
+    Voice("espeak-sc-m7", "espeak", "en-gb-scotland+m7", rate=0.92),
     Voice("flite-awb", "flite", "awb"),
     Voice("flite-kal16", "flite", "kal16"),
 )
-"""Default voices: 5 eSpeak NG, 2 Piper, 4 Flite (the held-out family by default)."""
+"""More voices, selectable with ``--voices``."""
 
 
 @dataclass
@@ -133,7 +138,7 @@ _CHARS_UTF8, _ENDPAUSE = 1, 0x1000
 class Espeak:
     """eSpeak NG through libespeak-ng's C API (one instance per process)."""
 
-    base_rate = 165  # words per minute
+    base_rate = 175  # words per minute (eSpeak NG default)
 
     def __init__(self) -> None:
         try:
@@ -180,11 +185,23 @@ class Espeak:
               for e in self._events if e[0] == _EV_PHONEME]
         phones = [(name, t, ph[i + 1][1] if i + 1 < len(ph) else total)
                   for i, (name, t) in enumerate(ph)]
-        wd = [(text.encode()[e[1] - 1:e[1] - 1 + e[2]].decode("utf-8", "replace"), e[3] / 1000.0)
-              for e in self._events if e[0] == _EV_WORD and e[2] > 0]
+        wev = [e for e in self._events if e[0] == _EV_WORD and e[2] > 0]
+        # eSpeak NG joins clitics to a word ("at a"): a word's text runs to the next word event.
+        # Positions are snapped to the nearest word start of the text (eSpeak NG is at times 1 off).
+        starts = np.array([m.start() for m in re.finditer(rb"\S+", data)])
+        snapped = [int(starts[np.abs(starts - (e[1] - 1)).argmin()]) for e in wev]
+        keep = [i for i in range(len(wev)) if i == 0 or snapped[i] > snapped[i - 1]]
+        cut = [snapped[i] for i in keep] + [len(data)]
+        wd = [(_clean(data[cut[k]:cut[k + 1]].decode("utf-8", "replace")), wev[i][3] / 1000.0)
+              for k, i in enumerate(keep)]
         words = [(w, t, wd[i + 1][1] if i + 1 < len(wd) else _last_speech_end(phones))
                  for i, (w, t) in enumerate(wd)]
         return Rendering(audio, phones, words, None, {"sr": self.sr})
+
+
+def _clean(span: str) -> str:
+    """A word span of the text without surrounding spaces and punctuation."""
+    return " ".join(span.split()).strip(".,!?;:\"")
 
 
 def _last_speech_end(phones: list[tuple[str, float, float]]) -> float:
@@ -351,11 +368,20 @@ def _piper_words(text: str, phones, word_idx) -> list[tuple[str, float, float]]:
         if w >= 0:
             groups.setdefault(w, []).append(i)
     spans = [(phones[g[0]][1], phones[g[-1]][2]) for _, g in sorted(groups.items())]
-    tokens = [w.strip(".,!?;:\"") for w in text.split()]
-    tokens = [w for w in tokens if w]
+    tokens = [t for t in (_clean(w) for w in text.split()) if t]
     if len(tokens) != len(spans):
-        tokens = ["".join(phones[i][0] for i in g) for _, g in sorted(groups.items())]
+        # Piper's espeak phonemizer joins clitics ("at a") as eSpeak NG does: take its word spans.
+        tokens = [w for w, _, _ in engine("espeak").render(PIPER_WORD_VOICE, text, PROSODY["neutral"]).words]
+    if len(tokens) > len(spans):
+        tokens = [" ".join(c) for c in np.array_split(np.array(tokens, object), len(spans))]
+    elif len(tokens) < len(spans):
+        spans = [(spans[c[0]][0], spans[c[-1]][1])
+                 for c in np.array_split(np.arange(len(spans)), len(tokens))]
     return [(w, s, e) for w, (s, e) in zip(tokens, spans)]
+
+
+PIPER_WORD_VOICE = Voice("espeak-us", "espeak", "en-us")
+"""The eSpeak NG voice whose word grouping matches Piper's en-us phonemizer."""
 
 
 def _sox_pitch(audio: np.ndarray, sr: int, cents: float) -> np.ndarray:
@@ -386,7 +412,7 @@ def render(voice: Voice, text: str, emotion: str, rng: np.random.Generator) -> R
     """Speak ``text`` in ``voice`` with the prosody of ``emotion``.
 
     Returns a :class:`Rendering` at 16 kHz: RMS -22 dBFS + the emotion gain, ``sil`` padding of
-    0.15-0.45 s before and 0.2-0.5 s after (drawn from ``rng``), clip length ``k*800+400`` samples.
+    0.12-0.35 s before and 0.15-0.4 s after (drawn from ``rng``), clip length ``k*800+400`` samples.
     """
     p = PROSODY[emotion]
     r = engine(voice.family).render(voice, text, p)
@@ -396,10 +422,10 @@ def render(voice: Voice, text: str, emotion: str, rng: np.random.Generator) -> R
     rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)) + 1e-9)
     audio *= 10 ** ((REF_RMS_DB + p.gain_db) / 20) / rms
     audio /= max(1.0, float(np.abs(audio).max()) / 0.98)
-    lead = rng.uniform(0.15, 0.45)
+    lead = rng.uniform(0.12, 0.35)
     n_lead = int(round(lead * SAMPLE_RATE))
     n_body = len(audio)
-    n_total = n_lead + n_body + int(rng.uniform(0.2, 0.5) * SAMPLE_RATE)
+    n_total = n_lead + n_body + int(rng.uniform(0.15, 0.4) * SAMPLE_RATE)
     n_total = (n_total // FRAME_SAMPLES) * FRAME_SAMPLES + FRAME_SAMPLES // 2
     out = np.zeros(n_total, np.float32)
     out[n_lead:n_lead + n_body] = audio
