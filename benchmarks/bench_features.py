@@ -10,23 +10,14 @@ time / audio duration) of English tiny.en and of the multilingual base on a Mand
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
+from timing import median_seconds
+
 ENGLISH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")  # 10.8 s, Harvard sentences
-MANDARIN = sorted(Path("/work/shared/data/real").glob("*.wav"))
+MANDARIN = sorted((Path(__file__).resolve().parents[2] / "shared/data/real").glob("*.wav"))
 
 
-def median_seconds(fn, repeats: int) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

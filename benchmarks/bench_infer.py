@@ -9,22 +9,14 @@ outside the timing, as they are in a long-running process.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 from medtalk_core.audio import load_audio
+from timing import median_seconds
 from medtalk_core.inference import Animator
 
 DEFAULT_AUDIO = "/usr/share/codec2/raw/speech_orig_16k.wav"
 
 
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -35,7 +27,6 @@ def main() -> None:
     audio = load_audio(args.audio)
     dur = len(audio) / 16000
     animator = Animator.load()
-    animator.animate(audio, "happy")  # warm-up
     transcript = animator.frontend.transcribe(audio)
     full = median_seconds(lambda: animator.animate(audio, "happy"), args.repeats)
     given = median_seconds(lambda: animator.animate(audio, "happy", transcript), args.repeats)

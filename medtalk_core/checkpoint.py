@@ -12,7 +12,6 @@ import json
 import os
 from pathlib import Path
 
-import torch
 
 from .errors import CheckpointError
 from .model import MEDTalk, ModelConfig
