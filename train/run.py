@@ -3,6 +3,15 @@
 Resumable: run it again with the same ``--run`` folder and it continues after the last finished
 epoch. With ``--export PATH.safetensors`` the final model is copied there with a JSON card beside
 it (corpus, phases, epochs, validation history, held-out metrics, the command).
+
+``--plan stream --init CHECKPOINT`` fine-tunes a trained model for the live stream (issue 3):
+the model gets the limited lookahead of ``[live] model_lookahead_frames`` (same weights, other
+padding), the features are computed with the live window geometry of ``[live]`` (``window_s``,
+``hop_s``, ``lookahead_s``; a new feature cache), word features see only the words before them
+(:func:`medtalk_core.streaming.prefix_word_features`) and words reach a frame only once the live
+transcript would have committed them. Live features cost about 50 encoder runs per second of
+audio, so the fine-tune reads a view of the corpus (``DIR/cache/stream-view-<fraction>``): a
+``[live] finetune_fraction`` of the train utterances, 64 validation and 40 held-out ones.
 """
 
 from __future__ import annotations
@@ -30,6 +39,82 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps-per-epoch", type=int, help="override [train] steps_per_epoch")
     p.add_argument("--epochs", type=int, help="override every phase's epoch count")
     p.add_argument("--jobs", type=int, default=2, help="processes for feature extraction")
+    p.add_argument("--init", type=Path,
+                   help="start from this checkpoint's weights (needed by --plan stream)")
+
+
+STREAM_VAL, STREAM_TEST = 64, 40
+"""Validation and held-out utterances in the stream fine-tune's view of the corpus."""
+
+
+def stream_view(data: Path, fraction: float, seed: int) -> Path:
+    """A corpus folder holding ``fraction`` of the train utterances of ``data`` (drawn with
+    ``seed``), :data:`STREAM_VAL` validation and :data:`STREAM_TEST` held-out ones (every k-th),
+    whose wav/, rig/ and align/ are symbolic links to ``data``'s. Made once."""
+    import csv
+
+    import numpy as np
+
+    from .dataset import read_manifest
+
+    view = data / "cache" / f"stream-view-{fraction:g}-{seed}"
+    if (view / "manifest.csv").is_file():
+        return view
+    rows = read_manifest(data)
+    rng = np.random.default_rng(seed)
+    pick = []
+    for split, share in (("train", None), ("val", STREAM_VAL), ("test", STREAM_TEST)):
+        part = [r for r in rows if r["split"] == split]
+        if share is None:
+            keep = rng.random(len(part)) < fraction
+            pick += [r for r, k in zip(part, keep) if k]
+        else:
+            pick += part[::max(1, len(part) // share)][:share]
+    view.mkdir(parents=True, exist_ok=True)
+    for sub in ("wav", "rig", "align"):
+        if not (view / sub).exists():
+            (view / sub).symlink_to((data / sub).resolve(), target_is_directory=True)
+    tmp = view / ".manifest.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(pick)
+    tmp.replace(view / "manifest.csv")
+    return view
+
+
+def stream_setup(cfg: dict, data: Path, tcfg: dict) -> Path:
+    """Point ``cfg`` at the live front-end and model lookahead of ``[live]``, put the live word
+    settings in ``tcfg["stream"]``; returns the corpus view to train on."""
+    from medtalk_core.streaming import ahead_s
+
+    live = cfg["live"]
+    for k in ("window_s", "hop_s", "lookahead_s"):
+        cfg["features"][k] = live[k]
+    cfg["model"]["lookahead_frames"] = live["model_lookahead_frames"]
+    tcfg["stream"] = {"commit_delay_s": tuple(live["commit_delay_s"]),
+                      "word_fade_s": live["word_fade_s"], "word_horizon_s": live["word_horizon_s"],
+                      "ahead_s": ahead_s(live["hop_s"], live["lookahead_s"],
+                                         live["model_lookahead_frames"])}
+    return stream_view(data, live["finetune_fraction"], tcfg["seed"])
+
+
+def use_prefix_words(cfg: dict, data: Path, utts) -> None:
+    """Replace each utterance's word features by :func:`prefix_word_features` (as live)."""
+    import numpy as np
+
+    from medtalk_core.streaming import prefix_word_features
+    from medtalk_core.text import TextEncoder
+
+    from .dataset import read_alignment
+
+    encoder = TextEncoder(cfg["features"].get("text_model") or None)
+    done: dict[tuple, np.ndarray] = {}
+    for u in utts:
+        words = tuple(w["word"] for w in read_alignment(data, u.id)["words"])
+        if words not in done:
+            done[words] = prefix_word_features(encoder, list(words), cfg["live"]["word_context"])
+        u.words = done[words].astype(np.float16)
 
 
 def _corpus_info(data: Path, utts) -> dict:
@@ -64,8 +149,13 @@ def run(args) -> int:
     if args.export and args.export.suffix != ".safetensors":
         raise MedtalkError(f"--export {args.export}: use a .safetensors path")
 
+    if args.plan == "stream" and not args.init:
+        raise MedtalkError("--plan stream fine-tunes a trained model: give --init CHECKPOINT")
+    data = stream_setup(cfg, args.data, tcfg) if args.plan == "stream" else args.data
     t0 = time.time()
-    utts = load_corpus(args.data, cfg, args.jobs)
+    utts = load_corpus(data, cfg, args.jobs)
+    if args.plan == "stream":
+        use_prefix_words(cfg, data, utts)
     train = [u for u in utts if u.split == "train"]
     val = [u for u in utts if u.split == "val"] or train[:32]
     test = [u for u in utts if u.split == "test"]
@@ -75,8 +165,15 @@ def run(args) -> int:
           f"(features ready in {time.time() - t0:.0f} s)", flush=True)
 
     model = MEDTalk(ModelConfig.from_dict(cfg["model"]))
+    if args.init:
+        from medtalk_core.checkpoint import load_weights
+
+        load_weights(model, args.init)
     feat_keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model")
     meta = {"features": {k: cfg["features"].get(k) for k in feat_keys}, "plan": args.plan}
+    if args.plan == "stream":
+        meta["stream"] = {**tcfg["stream"], "init": str(args.init),
+                          "word_context": cfg["live"]["word_context"]}
     t1 = time.time()
     history = train_plan(model, plan, epochs, tcfg["lr"], train, val, tcfg, args.run, meta)
     print(f"training finished in {(time.time() - t1) / 60:.1f} min", flush=True)
@@ -91,10 +188,10 @@ def run(args) -> int:
             "name": args.export.stem, "plan": args.plan, "phases": list(plan),
             "epochs": {p: epochs[p] for p in plan}, "steps_per_epoch": tcfg["steps_per_epoch"],
             "batch_size": tcfg["batch_size"], "clip_frames": tcfg["clip_frames"],
-            "corpus": _corpus_info(args.data, utts), "features": meta["features"],
+            "corpus": _corpus_info(data, utts), "features": meta["features"],
             "model": model.cfg.to_dict(), "heldout_metrics": metrics,
             "history": [{k: h[k] for k in ("phase", "epoch", "val", "seconds")} for h in history],
-            "train_minutes": round((time.time() - t1) / 60, 1),
+            "train_minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "command": "medtalk " + shlex.join(sys.argv[1:]),
         }
         args.export.parent.mkdir(parents=True, exist_ok=True)
