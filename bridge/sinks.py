@@ -19,6 +19,7 @@ counted in ``problems``.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import socket
 import time
@@ -52,15 +53,15 @@ class Sink(Protocol):
 class ProblemLog:
     """Counts problems by kind and logs each kind once (a warning), then only counts it."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, name: str, consequence: str = "packet dropped"):
+        self.name, self.consequence = name, consequence
         self.counts: Counter = Counter()
 
     def note(self, kind: str) -> None:
         self.counts[kind] += 1
         if self.counts[kind] == 1:
-            log.warning("%s: %s (packet dropped; further occurrences are only counted)",
-                        self.name, kind)
+            log.warning("%s: %s (%s; further occurrences are only counted)",
+                        self.name, kind, self.consequence)
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -126,6 +127,10 @@ class OscSink:
     def send_names(self) -> None:
         self._send(self._names)
 
+    def send_packet(self, packet: bytes) -> None:
+        """Send another OSC packet (e.g. the live stream's ``/medtalk/state``) the same way."""
+        self._send(packet)
+
     def _send(self, packet: bytes) -> None:
         try:
             self._sock.send(packet)
@@ -180,7 +185,13 @@ class ZmqSink:
         self.problems = self._log.counts
 
     def send_frame(self, frame: protocol.Frame) -> None:
-        self._send(protocol.encode_zmq_frame(frame, self.subject))
+        parts = protocol.encode_zmq_frame(frame, self.subject)
+        state = getattr(frame, "state", None)  # a live stream's state (bridge.engine.LiveFrame)
+        if state:
+            header = json.loads(parts[1])
+            header.update({k: v for k, v in state.items() if k not in header})
+            parts[1] = json.dumps(header, separators=(",", ":")).encode()
+        self._send(parts)
 
     def send_names(self) -> None:
         self._send(self._names)

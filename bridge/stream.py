@@ -1,18 +1,24 @@
-"""``medtalk stream``: animate a speech file and send its frames at real-time pace.
+"""``medtalk stream``: speech from a microphone or a file -> rig frames over OSC / ZeroMQ, live.
 
-    medtalk stream --file AUDIO --emotion LABEL [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]]
-                   [--subject NAME] [--checkpoint P]
+    medtalk stream (--mic [DEVICE] | --file AUDIO [--fast]) --emotion LABEL
+                   [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]] [--subject NAME]
+                   [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
+                   [--blend S] [--no-blinks] [--checkpoint P]
 
-OSC (UDP) is on by default, to ``[stream] osc`` of config.toml (127.0.0.1:9100). ZeroMQ is on
-when ``--zmq`` is given; without a value it binds ``[stream] zmq`` (tcp://127.0.0.1:5570). The
-clip is animated up front (RTF about 0.1), then frame ``i`` is sent at ``t0 + i / 60`` s, ``t0``
-being the Unix time at which playback (audio time 0) starts. Packets follow ``docs/protocol.md``.
+Both inputs go through the live engine (``bridge/engine.py``): the audio callback fills a ring
+buffer; the lips path sends frame ``i`` at ``t0 + D + i / 60`` (``D``: the stream's lookahead plus
+a compute margin, ``[live] frame_delay_s``), ``t0`` being the Unix time at which audio time 0
+entered the process. ``--file`` plays the file through the same callback at real-time pace;
+``--fast`` runs it as fast as possible (frames sent as made). OSC (UDP) is on by default, to
+``[stream] osc``; ZeroMQ with ``--zmq``. Packets follow ``docs/protocol.md``; the OSC control
+port (``[stream] control_port``) and the hotkeys are in ``bridge/controls.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 
 from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
@@ -21,10 +27,16 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", required=True, metavar="AUDIO",
-                        help="speech file to play (WAV, FLAC, OGG; any rate, mono or stereo)")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", metavar="AUDIO",
+                     help="speech file played as a microphone (WAV, FLAC, OGG; any rate)")
+    src.add_argument("--mic", nargs="?", const="", metavar="DEVICE",
+                     help="live input: device index or name (default input without a value; "
+                          "medtalk devices lists them)")
+    parser.add_argument("--fast", action="store_true",
+                        help="with --file: run as fast as possible instead of in real time")
     parser.add_argument("--emotion", required=True, metavar="LABEL",
-                        help="emotion label: " + " ".join(rig.EMOTIONS))
+                        help="emotion label at start: " + " ".join(rig.EMOTIONS))
     osc = parser.add_mutually_exclusive_group()
     osc.add_argument("--osc", metavar="HOST:PORT",
                      help="OSC/UDP destination (default: [stream] osc of the config)")
@@ -34,8 +46,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: [stream] zmq of the config)")
     parser.add_argument("--subject", metavar="NAME",
                         help="Live Link subject name (default: [stream] subject of the config)")
+    parser.add_argument("--record", metavar="OUT",
+                        help="write every sent frame to OUT.txt, .csv or .json as it goes")
+    ctl = parser.add_mutually_exclusive_group()
+    ctl.add_argument("--control", metavar="HOST:PORT",
+                     help="OSC control port to bind (default: 127.0.0.1:[stream] control_port)")
+    ctl.add_argument("--no-control", action="store_true", help="no OSC control port")
+    parser.add_argument("--blend", type=float, metavar="S",
+                        help="s over which control changes blend (default: [live] blend_s)")
+    parser.add_argument("--no-blinks", action="store_true",
+                        help="no procedural blinks and saccades")
     parser.add_argument("--checkpoint", metavar="P",
-                        help="model checkpoint (default: the shipped model)")
+                        help="model checkpoint (default: the shipped stream model)")
 
 
 def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
@@ -53,8 +75,8 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
     if args.zmq is not None:
         makers.append(lambda: ZmqSink(args.zmq or cfg["zmq"], subject,
                                       warmup_s=cfg["zmq_warmup_s"], linger_s=cfg["zmq_linger_s"]))
-    if not makers:
-        raise MedtalkError("nothing to stream to: --no-osc needs --zmq")
+    if not makers and not getattr(args, "record", None):
+        raise MedtalkError("nothing to stream to: --no-osc needs --zmq or --record")
     sinks = []
     try:
         for make in makers:
@@ -66,35 +88,90 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
     return sinks
 
 
+def _source(args: argparse.Namespace, cfg: dict, problems):
+    from medtalk_core.audio import load_audio
+
+    from .sources import FileSource, MicSource, resolve_device
+
+    lc = cfg["live"]
+    if args.file is not None:
+        return FileSource(load_audio(args.file, cfg["audio"]["sample_rate"]), lc["blocksize"],
+                          fast=args.fast)
+    if args.fast:
+        raise MedtalkError("--fast needs --file (a microphone runs in real time)")
+    return MicSource(resolve_device(args.mic), lc["blocksize"], lc["retry_s"], problems)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Animate ``args.file`` and send it at real-time pace; returns the exit code 0.
+    """Stream until the file ends, ``q``, Ctrl-C or SIGTERM; returns the exit code 0.
 
     Raises:
-        MedtalkError: unknown emotion, unusable audio (AudioError), bad address or subject,
-            unbindable endpoint, missing or mismatched checkpoint (CheckpointError).
+        MedtalkError: unknown emotion, unusable audio or device, bad address or subject,
+            unbindable endpoint or control port, missing or mismatched checkpoint.
     """
-    from medtalk_core.audio import load_audio
     from medtalk_core.config import load_config
-    from medtalk_core.inference import Animator
 
-    from .pacer import Pacer, Sender, play
+    from .engine import Engine, LiveModel
+    from .pacer import Sender
 
     cfg = load_config(args.config)
     try:
         rig.emotion_id(args.emotion)
     except ValueError as e:
         raise MedtalkError(str(e)) from None
-    audio = load_audio(args.file, cfg["audio"]["sample_rate"])
-    with Sender(open_sinks(args, cfg["stream"]), cfg["stream"]["names_interval_s"]) as sender:
-        anim = Animator.load(args.checkpoint, cfg).animate(audio, args.emotion)
-        log.info("streaming %d frames (%.2f s, emotion %s) to %s", len(anim.frames),
-                 len(anim.frames) / cfg["rig"]["fps"], args.emotion,
-                 ", ".join(s.name for s in sender.sinks))
-        report = play(anim.frames, anim.intensity, args.emotion, sender,
-                      Pacer(cfg["rig"]["fps"]))
-    log.info("sent %d frames in %.2f s (t0 %.3f; wake-up lateness p99 %.1f ms, max %.1f ms)",
-             report.frames, report.duration_s, report.t0, report.late_p99_ms, report.late_max_ms)
-    for name, counts in sender.problems.items():
-        for kind, n in counts.items():
-            log.warning("%s: %s: %d packets", name, kind, n)
+    if args.blend is not None:
+        cfg["live"]["blend_s"] = max(0.0, args.blend)
+    if args.no_blinks:
+        cfg["live"]["blinks"] = cfg["live"]["saccades"] = False
+    sinks = open_sinks(args, cfg["stream"])
+    try:
+        if args.record:
+            from .recorder import Recorder
+
+            sinks.append(Recorder(args.record, cfg["rig"]["fps"]))
+        with Sender(sinks, cfg["stream"]["names_interval_s"]) as sender:
+            return _stream(args, cfg, sender, Engine, LiveModel)
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
+
+
+def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
+    from .controls import ControlServer, Hotkeys, LiveState
+    from .sinks import ProblemLog
+    from .status import StatusLine
+
+    lc = cfg["live"]
+    subject = cfg["stream"]["subject"] if args.subject is None else args.subject
+    problems = ProblemLog("input", "the stream goes on")
+    source = _source(args, cfg, problems)  # a bad file or device fails before the models load
+    live = LiveModel.load(args.checkpoint, cfg)
+    labels = live.model.fim.label_embedding.weight.detach().numpy()
+    state = LiveState(labels, args.emotion, round(lc["blend_s"] * cfg["rig"]["fps"]),
+                      lc["intensity_step"])
+    engine = Engine(live, source, state, sender, cfg, subject, problems)
+    control = None if args.no_control else ControlServer(
+        args.control or f"{lc['control_host']}:{cfg['stream']['control_port']}", state)
+    keys = Hotkeys(state) if Hotkeys.available() and not args.fast else None
+    previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    status = StatusLine(engine, control, lc["status_interval_s"])
+    log.info("streaming %s (emotion %s) to %s; frame delay %.0f ms (lookahead %.0f ms)%s",
+             args.file or f"input {source.name!r}", args.emotion,
+             ", ".join(s.name for s in sender.sinks), 1000 * engine.delay_s,
+             1000 * engine.ahead_s, f"; control port {control.port}" if control else "")
+    try:
+        status.start()
+        stats = engine.run()
+    except KeyboardInterrupt:
+        engine.stop()
+        stats = engine.stats
+    finally:
+        status.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if keys:
+            keys.close()
+        if control:
+            control.close()
+    status.summary(stats, fast=args.fast)
     return 0

@@ -18,6 +18,8 @@ COMMANDS = {
     "infer": ("medtalk_core.infer", "audio file -> 174 face-board controls at 60 fps"),
     "stream": ("bridge.stream", "stream frames to Unreal over OSC / ZeroMQ"),
     "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a held-out split"),
+    "devices": ("bridge.devices", "list the audio input devices for stream --mic"),
+    "bench": ("bridge.bench", "benchmarks of the live path (bench latency)"),
 }
 
 

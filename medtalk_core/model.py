@@ -48,6 +48,13 @@ class ModelConfig:
     attn_heads: int = 4
     dropout: float = 0.1
     emotion_smooth: int = 15
+    lookahead_frames: int = -1
+    """Future rig frames the audio-to-rig path (ACM, FIM, D) may see. -1: every temporal
+    convolution is centred (the offline model, ``kernel // 2`` future frames per convolution).
+    ``n >= 0``: the streaming model: the first convolution of ACM and of FIM's query net sees
+    ``n`` future frames, every other convolution of that path none, so a rig frame depends on
+    audio features at most ``n`` frames ahead. E_c and E_e (training only) stay centred. Padding
+    holds no parameters: both settings have the same state-dict names and shapes."""
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -62,36 +69,56 @@ class ModelConfig:
 class ConvBlock(nn.Module):
     """Pre-norm residual temporal convolution: ``x + Conv(GELU(Conv(LN(x))))``.
 
-    Input and output ``(B, T, H)``; 'same' padding, so the receptive field is centred.
+    Input and output ``(B, T, H)``. ``right=None``: 'same' padding, the receptive field is
+    centred. ``right=n``: zero padding ``(kernel - 1 - n, n)`` for the first convolution and
+    ``(kernel - 1, 0)`` for the second, so the block sees ``n`` future frames.
     """
 
-    def __init__(self, hidden: int, kernel: int, dropout: float):
+    def __init__(self, hidden: int, kernel: int, dropout: float, right: int | None = None):
         super().__init__()
         self.norm = nn.LayerNorm(hidden)
-        self.conv1 = nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)
-        self.conv2 = nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2)
+        pad = kernel // 2 if right is None else 0
+        self.pads = None if right is None else ((kernel - 1 - right, right), (kernel - 1, 0))
+        self.conv1 = nn.Conv1d(hidden, hidden, kernel, padding=pad)
+        self.conv2 = nn.Conv1d(hidden, hidden, kernel, padding=pad)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm(x).transpose(1, 2)
-        y = self.conv2(self.drop(F.gelu(self.conv1(y))))
+        if self.pads is None:
+            y = self.conv2(self.drop(F.gelu(self.conv1(y))))
+        else:
+            y = self.conv1(F.pad(y, self.pads[0]))
+            y = self.conv2(F.pad(self.drop(F.gelu(y)), self.pads[1]))
         return x + y.transpose(1, 2)
 
 
 class TemporalNet(nn.Module):
     """``(B, T, in_dim) -> (B, T, out_dim)``: a linear input layer, ``layers`` :class:`ConvBlock`
-    and a linear output layer. Receptive field: ``1 + layers * 2 * (kernel - 1)`` frames."""
+    and a linear output layer. Receptive field: ``1 + layers * 2 * (kernel - 1)`` frames, centred
+    (``right=None``) or with ``right`` future frames (all in the first block's first convolution).
+    """
 
-    def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig):
+    def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig, right: int | None = None):
         super().__init__()
         self.inp = nn.Linear(in_dim, cfg.hidden)
-        self.blocks = nn.Sequential(*[ConvBlock(cfg.hidden, cfg.kernel, cfg.dropout)
-                                      for _ in range(cfg.layers)])
+        self.blocks = nn.Sequential(*[
+            ConvBlock(cfg.hidden, cfg.kernel, cfg.dropout,
+                      None if right is None else (right if i == 0 else 0))
+            for i in range(cfg.layers)])
         self.norm = nn.LayerNorm(cfg.hidden)
         self.out = nn.Linear(cfg.hidden, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.norm(self.blocks(self.inp(x))))
+
+
+def path_right(cfg: ModelConfig, first: bool) -> int | None:
+    """The ``right`` of a TemporalNet on the audio-to-rig path (see ``ModelConfig.lookahead_frames``):
+    None (centred) offline; the lookahead for a first net (ACM, FIM queries), 0 for later ones."""
+    if cfg.lookahead_frames < 0:
+        return None
+    return cfg.lookahead_frames if first else 0
 
 
 def moving_average(x: torch.Tensor, width: int) -> torch.Tensor:
@@ -114,7 +141,8 @@ class MotionAutoencoder(nn.Module):
         self.cfg = cfg
         self.emotion_encoder = TemporalNet(cfg.rig_dim, cfg.emotion_dim, cfg)
         self.content_encoder = TemporalNet(cfg.rig_dim, cfg.content_dim, cfg)
-        self.decoder = TemporalNet(cfg.content_dim + cfg.emotion_dim, cfg.rig_dim, cfg)
+        self.decoder = TemporalNet(cfg.content_dim + cfg.emotion_dim, cfg.rig_dim, cfg,
+                                   path_right(cfg, first=False))
 
     def encode_content(self, r: torch.Tensor) -> torch.Tensor:
         """Eq. 3, ``f_c = E_c(r)``."""
@@ -139,7 +167,7 @@ class AudioContentMapping(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.net = TemporalNet(cfg.audio_dim, cfg.content_dim, cfg)
+        self.net = TemporalNet(cfg.audio_dim, cfg.content_dim, cfg, path_right(cfg, first=True))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         return self.net(audio)
@@ -156,7 +184,10 @@ class CrossModalFusion(nn.Module):
     Args (forward):
         audio: ``(B, T, A)`` audio emotion features on rig frames.
         text: ``(B, W, X)`` word features; ``word_time``: ``(B, W)`` word centres in seconds;
-        ``word_mask``: bool ``(B, W)``, True where a word exists. ``frame_time``: ``(T,)`` seconds.
+        ``word_mask``: bool ``(B, W)``, True where a word exists, or float ``(B, T, W)`` in
+        [0, 1], how visible each word is to each frame (streaming: a word fades in after the
+        live transcript commits it; 0 = absent); its log is added to the attention logits.
+        ``frame_time``: ``(T,)`` seconds.
     Returns:
         ``(B, T, H)`` fused features.
     """
@@ -164,7 +195,8 @@ class CrossModalFusion(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         h, self.heads = cfg.hidden, cfg.attn_heads
-        self.q = nn.Sequential(nn.Linear(cfg.audio_dim, h), TemporalNet(h, h, cfg))
+        self.q = nn.Sequential(nn.Linear(cfg.audio_dim, h),
+                               TemporalNet(h, h, cfg, path_right(cfg, first=True)))
         self.k = nn.Linear(cfg.text_dim, h)
         self.v = nn.Linear(cfg.text_dim, h)
         self.null_kv = nn.Parameter(torch.zeros(2, h))
@@ -176,15 +208,25 @@ class CrossModalFusion(nn.Module):
                                 nn.Linear(2 * h, h))
 
     def forward(self, audio, text, word_time, word_mask, frame_time):
-        B, T, _ = audio.shape
-        q = self.q(audio)
+        return self.attend(self.q(audio), text, word_time, word_mask, frame_time)
+
+    def attend(self, q, text, word_time, word_mask, frame_time):
+        """The fusion after the query net: ``q (B, T, H)`` = ``self.q(audio)``, other arguments
+        as :meth:`forward` (the streaming runner computes ``q`` frame by frame)."""
+        B, T, _ = q.shape
         k = torch.cat([self.null_kv[0].expand(B, 1, -1), self.k(text)], 1)
         v = torch.cat([self.null_kv[1].expand(B, 1, -1), self.v(text)], 1)
-        mask = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=audio.device), word_mask], 1)
+        visibility = None
+        if word_mask.dim() == 3:
+            visibility, word_mask = word_mask, (word_mask > 0).any(1)
+        mask = torch.cat([torch.ones(B, 1, dtype=torch.bool, device=q.device), word_mask], 1)
         dist = (frame_time.view(1, 1, T, 1) - word_time[:, None, None, :]).abs()  # (B,1,T,W)
         bias = -dist / self.log_tau.exp().view(1, -1, 1, 1)  # (B, heads, T, W)
         null = torch.zeros(B, self.heads, T, 1, dtype=bias.dtype, device=bias.device)
         bias = torch.cat([null, bias], -1)  # the null token has no time bias
+        if visibility is not None:
+            seen = torch.cat([visibility.new_ones(B, T, 1), visibility], -1)
+            bias = bias + seen.log().unsqueeze(1)  # log 0 = -inf: not yet committed
         bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
         split = lambda x: x.view(B, x.shape[1], self.heads, -1).transpose(1, 2)  # noqa: E731
         att = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=bias)
@@ -203,7 +245,7 @@ class FusionIntensityModel(nn.Module):
         self.fusion = CrossModalFusion(cfg)
         self.intensity_head = nn.Linear(h, 1)
         self.label_embedding = nn.Embedding(NUM_EMOTIONS, h)
-        self.fuse_encoder = TemporalNet(2 * h, cfg.emotion_dim, cfg)
+        self.fuse_encoder = TemporalNet(2 * h, cfg.emotion_dim, cfg, path_right(cfg, first=False))
 
     def intensity(self, fused: torch.Tensor) -> torch.Tensor:
         """Frame-wise intensity ``I_hat_t >= 0``, ``(B, T, H) -> (B, T)``."""

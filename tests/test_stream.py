@@ -107,14 +107,15 @@ def speech_clip(folder, seconds: float) -> tuple[str, int]:
     return str(path), n * FPS // sr
 
 
-def test_stream_file_sends_every_frame_at_60fps_over_osc_and_zmq(tmp_path, checkpoint):
+def test_stream_file_sends_every_frame_at_60fps_over_osc_and_zmq(tmp_path):
+    """The shipped stream model through the live engine: every frame, paced, on time."""
     clip, n_frames = speech_clip(tmp_path, 1.5)
     osc = OscListener()
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     sub = subscriber(endpoint)
     try:
         result = run_stream("--file", clip, "--emotion", "happy", "--osc", f"127.0.0.1:{osc.port}",
-                            "--zmq", endpoint, "--checkpoint", checkpoint)
+                            "--zmq", endpoint, "--no-control")
     finally:
         osc.stop()
     zmq_messages = drain(sub)
@@ -148,8 +149,10 @@ def test_stream_file_sends_every_frame_at_60fps_over_osc_and_zmq(tmp_path, check
         assert header["subject"] == "MEDTalk" and header["emotion"] == "happy"
         assert header["t"] == header["frame"] / FPS and math.isfinite(header["intensity"])
         np.testing.assert_array_equal(values, np.float32(osc_values))
+    # frame i leaves at t0 + D + i/60, D = the model's lookahead plus a compute margin:
+    # the mouth latency, which must stay under 100 ms
     late = [unix - (t0 + h["t"]) for (h, _), (_, unix, _) in zip(frames, osc.frames)]
-    assert abs(np.median(late)) < 0.02
+    assert 0 < np.median(late) < 0.1
 
 
 def test_stream_file_survives_a_dead_osc_listener(tmp_path, checkpoint):

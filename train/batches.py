@@ -110,3 +110,22 @@ class Sampler:
             y["label"] = b.emotion
             ys.append(y)
         return collate(xs), collate(ys)
+
+
+def streaming_word_mask(batch: dict[str, torch.Tensor], rng: np.random.Generator,
+                        commit_delay_s: tuple[float, float], fade_s: float, horizon_s: float,
+                        ahead_s: float) -> torch.Tensor:
+    """Per-frame word visibility float32 ``(B, T, W)`` as the live engine has it
+    (:func:`medtalk_core.streaming.word_visibility`): a word becomes known to the frames computed
+    after the live transcript committed it, simulated as its centre plus a delay drawn uniformly
+    from ``commit_delay_s`` (s, per word), minus ``ahead_s`` (a frame is computed when the audio
+    has reached its time plus the stream's lookahead); then it fades in over ``fade_s``."""
+    from medtalk_core.streaming import word_visibility
+
+    b, t = batch["frame_mask"].shape
+    frame_time = np.arange(t) / rigmod.FPS
+    word_time = batch["word_time"].numpy()
+    commit = word_time + rng.uniform(*commit_delay_s, word_time.shape) - ahead_s
+    vis = np.stack([word_visibility(frame_time, word_time[i], commit[i], fade_s, horizon_s)
+                    for i in range(b)])
+    return torch.from_numpy(vis) * batch["word_mask"][:, None, :]

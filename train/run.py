@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="start from this checkpoint's weights (needed by --plan stream)")
 
 
-STREAM_VAL, STREAM_TEST = 64, 40
+STREAM_VAL, STREAM_TEST = 32, 24
 """Validation and held-out utterances in the stream fine-tune's view of the corpus."""
 
 

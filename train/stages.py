@@ -10,6 +10,11 @@ Stage 1, cross-reconstruction of rig sequences, in three phases in this order:
 Stage 2, ``acm``: E_c, E_e, D frozen; ``L_recon(D(ACM(a), E_e(x)), x) + λ_sim L_sim(ACM(a), E_c(x))``.
 Stage 3, ``fim``: E_c, E_e, D and ACM frozen;
 ``L_recon(D(ACM(a), f_e_hat), x) + λ_sim L_sim(f_e_hat, E_e(x)) + λ_int L_int``.
+``stream`` fine-tunes a model for the live stream (``medtalk train --plan stream --init``): the
+audio path (ACM, FIM, D) with limited lookahead (``ModelConfig.lookahead_frames``), on features
+computed as live, with words visible to a frame only once the live transcript would have
+committed them (:func:`train.batches.streaming_word_mask`); E_c and E_e stay frozen and anchor
+the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat, E_e(x))) + λ_int L_int``.
 ``e2e`` is the baseline without disentanglement: ACM, FIM and D trained together from audio on
 ``L_recon + λ_int L_int``, with no stage 1 and no E_c / E_e.
 """
@@ -24,7 +29,7 @@ import torch
 from medtalk_core.model import MEDTalk
 
 from . import losses
-from .batches import Sampler
+from .batches import Sampler, streaming_word_mask
 
 Batch = dict[str, torch.Tensor]
 
@@ -112,6 +117,25 @@ def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
             "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
 
 
+def step_stream(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    b = s.single()
+    live = cfg["stream"]
+    b["word_mask"] = streaming_word_mask(b, s.rng, live["commit_delay_s"], live["word_fade_s"],
+                                         live["word_horizon_s"], live["ahead_s"])
+    f_c_hat = m.acm(b["audio"])
+    frame_time = torch.arange(b["audio"].shape[1]) / 60.0
+    f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], b["word_mask"], frame_time,
+                       b["label"])
+    pred = m.motion.decode(f_c_hat, f_e)
+    with torch.no_grad():
+        f_c, f_e_gt = m.motion.encode_content(b["rig"]), m.motion.encode_emotion(b["rig"])
+    mask = b["frame_mask"]
+    return {"recon": losses.recon(pred, b["rig"], mask),
+            "sim": cfg["lambda_sim"] * (losses.sim(f_c_hat, f_c, mask)
+                                        + losses.sim(f_e, f_e_gt, mask)),
+            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+
+
 PHASES = {
     "self": Phase("self", ("motion",), step_self),
     "overlap": Phase("overlap", ("motion",), step_overlap),
@@ -119,10 +143,13 @@ PHASES = {
     "acm": Phase("acm", ("acm",), step_acm),
     "fim": Phase("fim", ("fim",), step_fim),
     "e2e": Phase("e2e", ("acm", "fim", "motion.decoder"), step_e2e),
+    "stream": Phase("stream", ("acm", "fim", "motion.decoder"), step_stream),
 }
 
 PLANS = {
     "medtalk": ("self", "overlap", "cycle", "acm", "fim"),
     "e2e": ("e2e",),
+    "stream": ("stream",),
 }
-"""Phase sequences: the MEDTalk stages 1-3, and the end-to-end baseline."""
+"""Phase sequences: the MEDTalk stages 1-3, the end-to-end baseline, and the fine-tune of a
+trained model for the live stream (needs ``--init``)."""
