@@ -9,5 +9,5 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    espeak-ng libespeak-ng1 flite sox codec2-examples g++ libzmq3-dev >/dev/null
+    espeak-ng libespeak-ng1 flite sox codec2-examples g++ libzmq3-dev libportaudio2 >/dev/null
 python3 -m pip install -q -e '.[synth,test]'
