@@ -7,11 +7,13 @@ emotion intensity, ``b`` blinks, ``q`` quits.
 
 OSC control port (UDP, default ``127.0.0.1:9101``), one message per datagram or bundles:
     * ``/medtalk/emotion s``: an emotion label.
+    * ``/medtalk/text s``: a text description of the expression (P_text, stage 4).
+    * ``/medtalk/image s``: the path of a reference face image on the stream's machine (P_image).
     * ``/medtalk/intensity f``: the intensity scale, in [0, 2] (``i`` accepted too).
     * ``/medtalk/blink i``: 0 = procedural blinks and saccades off, 1 = on, 2 = blink now.
 
-Changes blend over ``blend_s`` (emotion: FIM's label embedding moves linearly from where it is to
-the new label's; scale: linearly), counted in rig frames so that a frame's state is exact. A
+Changes blend over ``blend_s`` (emotion: FIM's label-space embedding moves linearly from where it
+is to the new label's, description's or image's; scale: linearly), counted in rig frames so that a frame's state is exact. A
 malformed or unknown message is dropped, logged once per kind and counted.
 
 The stream publishes its state (``/medtalk/state``, see docs/protocol.md, and every ZeroMQ frame
@@ -35,6 +37,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
+from medtalk_core.steering import EmotionSpec
 from medtalk_core.streaming import FrameControl
 
 from .sinks import ProblemLog
@@ -42,6 +45,9 @@ from .sinks import ProblemLog
 log = logging.getLogger(__name__)
 
 STATE_ADDRESS = "/medtalk/state"
+GUIDANCE_ADDRESSES = {"/medtalk/text": "text", "/medtalk/image": "image"}
+CONTROL_ADDRESSES = ("/medtalk/emotion", "/medtalk/intensity", "/medtalk/blink",
+                     *GUIDANCE_ADDRESSES)
 MAX_SCALE = 2.0
 
 
@@ -67,19 +73,26 @@ class LiveState:
 
     Args:
         labels: float ``(7, H)`` FIM's label embeddings (``model.fim.label_embedding.weight``).
-        emotion: the start label.
+        emotion: the start label, or an :class:`EmotionSpec` (label, description or image).
         blend_frames: rig frames over which a change blends.
         intensity_step: scale step of ``+`` / ``-``.
+        steer: ``steer(spec) -> float (H,)``, the label-space embedding of a description or an
+            image (:meth:`medtalk_core.steering.Steering.embedding`); None: labels only.
+    Raises:
+        ValueError: unknown start label; MedtalkError: a start description or image that cannot
+        be served (see ``steer``).
     """
 
-    def __init__(self, labels: np.ndarray, emotion: str, blend_frames: int,
-                 intensity_step: float = 0.1):
-        rig.emotion_id(emotion)
+    def __init__(self, labels: np.ndarray, emotion: str | EmotionSpec, blend_frames: int,
+                 intensity_step: float = 0.1, steer=None):
         self.labels = np.asarray(labels, np.float32)
-        self.start_emotion = self.emotion = emotion
+        self.steer = steer
+        self.start = emotion if isinstance(emotion, EmotionSpec) else EmotionSpec("label", emotion)
+        start = self._vector(self.start)
+        self.emotion = self.start.describe()
         self.blend_frames, self.step = blend_frames, intensity_step
         self._lock = threading.Lock()
-        self._label = _Blend(self.labels[rig.emotion_id(emotion)], self.labels[rig.emotion_id(emotion)], 0)
+        self._label = _Blend(start, start, 0)
         self._scale = _Blend(np.float64(1.0), np.float64(1.0), 0)
         self.scale_target = 1.0
         self.frozen = False
@@ -91,14 +104,26 @@ class LiveState:
         """Set on every change (the state sender sends /medtalk/state at once)."""
         self._last_frame = 0
 
+    def _vector(self, spec: EmotionSpec) -> np.ndarray:
+        if spec.kind == "label":
+            return self.labels[rig.emotion_id(spec.value)]
+        if self.steer is None:
+            raise ValueError(f"{spec.kind} guidance is not available in this stream")
+        return np.asarray(self.steer(spec), np.float32)
+
     # -- changes (hotkeys, OSC, API)
     def set_emotion(self, label: str) -> None:
         """Blend to ``label``. Raises ValueError for an unknown label."""
-        target = self.labels[rig.emotion_id(label)]
+        self.set_spec(EmotionSpec("label", label))
+
+    def set_spec(self, spec: EmotionSpec) -> None:
+        """Blend to a label, description or image. Raises ValueError (unknown label, no
+        guidance) or MedtalkError (a description or image the model cannot serve)."""
+        target = self._vector(spec)
         with self._lock:
             now = self._label.at(self._last_frame)
             self._label = _Blend(now, target, self.blend_frames)
-            self.emotion = label
+            self.emotion = spec.describe()
         self.changed.set()
 
     def set_scale(self, scale: float) -> None:
@@ -131,7 +156,7 @@ class LiveState:
         if ch in "1234567" and ch:
             self.set_emotion(rig.EMOTIONS[int(ch) - 1])
         elif ch == "0":
-            self.set_emotion(self.start_emotion)
+            self.set_spec(self.start)
         elif ch in ("+", "="):
             self.set_scale(self.scale_target + self.step)
         elif ch in ("-", "_"):
@@ -237,12 +262,16 @@ class ControlServer:
                 self.state.set_scale(float(one))
             elif address == "/medtalk/blink" and isinstance(one, int) and not isinstance(one, bool):
                 self.state.set_blinks(one)
-            elif address in ("/medtalk/emotion", "/medtalk/intensity", "/medtalk/blink"):
+            elif address in GUIDANCE_ADDRESSES and isinstance(one, str) and one.strip():
+                self.state.set_spec(EmotionSpec(GUIDANCE_ADDRESSES[address], one))
+            elif address in CONTROL_ADDRESSES:
                 self.problems.note(f"bad arguments for {address}")
             else:
                 self.problems.note("unknown control address")
         except ValueError:
             self.problems.note(f"bad value for {address}")
+        except MedtalkError as e:
+            self.problems.note(f"{address} not applied: {e}")
 
     def close(self) -> None:
         self._stop.set()

@@ -135,8 +135,8 @@ class LiveModel:
 
         from medtalk_core.asr import Transcriber
         from medtalk_core.checkpoint import load_model
+        from medtalk_core.backbones import BACKEND_DEFAULTS, text_encoder
         from medtalk_core.features import WhisperEncoder
-        from medtalk_core.text import TextEncoder
 
         path = Path(checkpoint or cfg["live"]["checkpoint"] or STREAM_CHECKPOINT)
         if not path.is_file() and not checkpoint and not cfg["live"]["checkpoint"]:
@@ -145,10 +145,13 @@ class LiveModel:
                 "--init medtalk_core/weights/default.safetensors, or give --checkpoint)")
         torch.set_num_threads(1)
         model, meta = load_model(path)
-        f = {**cfg["features"], **meta.get("features", {})}
+        f = {**cfg["features"], **BACKEND_DEFAULTS, **meta.get("features", {})}
+        if f["content_backend"] != "whisper" or f["emotion_backend"] != "whisper":
+            raise CheckpointError(f"{path}: the live engine runs the Whisper encoder; this model "
+                                  f"reads {f['content_backend']}/{f['emotion_backend']} features")
         encoder = WhisperEncoder(f.get("whisper_encoder_model") or None, f["window_s"], f["hop_s"],
                                  f["lookahead_s"], f["threads"])
-        text = TextEncoder(f.get("text_model") or None)
+        text = text_encoder({"features": f})
         transcriber = Transcriber.from_config({"features": f})
         context = meta.get("stream", {}).get("word_context", cfg["live"]["word_context"])
         return cls(model, meta, encoder, text, transcriber, int(context))

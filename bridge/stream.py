@@ -1,6 +1,7 @@
 """``medtalk stream``: speech from a microphone or a file -> rig frames over OSC / ZeroMQ, live.
 
-    medtalk stream (--mic [DEVICE] | --file AUDIO [--fast]) --emotion LABEL
+    medtalk stream (--mic [DEVICE] | --file AUDIO [--fast])
+                   (--emotion LABEL | --text DESCRIPTION | --image PATH)
                    [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]] [--subject NAME]
                    [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
                    [--blend S] [--no-blinks] [--checkpoint P]
@@ -35,8 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "medtalk devices lists them)")
     parser.add_argument("--fast", action="store_true",
                         help="with --file: run as fast as possible instead of in real time")
-    parser.add_argument("--emotion", required=True, metavar="LABEL",
-                        help="emotion label at start: " + " ".join(rig.EMOTIONS))
+    emo = parser.add_mutually_exclusive_group(required=True)
+    emo.add_argument("--emotion", metavar="LABEL",
+                     help="emotion label at start: " + " ".join(rig.EMOTIONS))
+    emo.add_argument("--text", metavar="DESCRIPTION",
+                     help="the expression at start in words (P_text)")
+    emo.add_argument("--image", metavar="PATH",
+                     help="a reference face image for the expression at start (P_image)")
     osc = parser.add_mutually_exclusive_group()
     osc.add_argument("--osc", metavar="HOST:PORT",
                      help="OSC/UDP destination (default: [stream] osc of the config)")
@@ -114,11 +120,10 @@ def run(args: argparse.Namespace) -> int:
     from .engine import Engine, LiveModel
     from .pacer import Sender
 
+    from medtalk_core.steering import spec_from_args
+
     cfg = load_config(args.config)
-    try:
-        rig.emotion_id(args.emotion)
-    except ValueError as e:
-        raise MedtalkError(str(e)) from None
+    args.spec = spec_from_args(args.emotion, args.text, args.image)
     if args.blend is not None:
         cfg["live"]["blend_s"] = max(0.0, args.blend)
     if args.no_blinks:
@@ -138,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
+    from medtalk_core.steering import Steering
+
     from .controls import ControlServer, Hotkeys, LiveState
     from .sinks import ProblemLog
     from .status import StatusLine
@@ -148,8 +155,9 @@ def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
     source = _source(args, cfg, problems)  # a bad file or device fails before the models load
     live = LiveModel.load(args.checkpoint, cfg)
     labels = live.model.fim.label_embedding.weight.detach().numpy()
-    state = LiveState(labels, args.emotion, round(lc["blend_s"] * cfg["rig"]["fps"]),
-                      lc["intensity_step"])
+    steering = Steering(live.model, live.meta, cfg)
+    state = LiveState(labels, args.spec, round(lc["blend_s"] * cfg["rig"]["fps"]),
+                      lc["intensity_step"], steering.embedding)
     engine = Engine(live, source, state, sender, cfg, subject, problems)
     control = None if args.no_control else ControlServer(
         args.control or f"{lc['control_host']}:{cfg['stream']['control_port']}", state)
@@ -157,7 +165,7 @@ def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     status = StatusLine(engine, control, lc["status_interval_s"])
     log.info("streaming %s (emotion %s) to %s; frame delay %.0f ms (lookahead %.0f ms)%s",
-             args.file or f"input {source.name!r}", args.emotion,
+             args.file or f"input {source.name!r}", args.spec.describe(),
              ", ".join(s.name for s in sender.sinks), 1000 * engine.delay_s,
              1000 * engine.ahead_s, f"; control port {control.port}" if control else "")
     try:

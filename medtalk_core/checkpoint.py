@@ -52,17 +52,29 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return {k: json.loads(v) for k, v in raw.items() if k != "format"}
 
 
-def load_weights(model: MEDTalk, path: str | os.PathLike) -> None:
+GUIDANCE_PREFIX = "guidance."
+"""State-dict prefix of the stage-4 projections, which checkpoints of stages 1-3 lack."""
+
+
+def load_weights(model: MEDTalk, path: str | os.PathLike, allow_missing: str | None = None) -> None:
     """Load weights into an existing model.
 
+    Args:
+        allow_missing: a state-dict prefix (e.g. :data:`GUIDANCE_PREFIX`) whose tensors the file
+            may lack (they keep the model's values: a model trained up to stage 3 continuing with
+            stage 4); every other tensor must be there.
     Raises:
         CheckpointError: missing file, or tensors that do not match the model's.
     """
     from safetensors.torch import load_file
 
     read_metadata(path)
+    tensors = load_file(str(path))
+    if allow_missing:
+        tensors.update({k: v for k, v in model.state_dict().items()
+                        if k.startswith(allow_missing) and k not in tensors})
     try:
-        model.load_state_dict(load_file(str(path)), strict=True)
+        model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()
         raise CheckpointError(f"checkpoint {path} does not match the model: "

@@ -19,8 +19,9 @@ from .features import AudioFrontEnd, align_to_frames
 
 @dataclass
 class Transcript:
-    """Words of a clip: ``features`` float32 ``(W, 384)``, ``time`` float32 ``(W,)`` word centres
-    in seconds, ``words`` the text of each word, ``spans`` ``(start, end)`` seconds."""
+    """Words of a clip: ``features`` float32 ``(W, D)`` (D = the text encoder's width), ``time``
+    float32 ``(W,)`` word centres in seconds, ``words`` the text of each word, ``spans``
+    ``(start, end)`` seconds."""
 
     words: list[str]
     spans: list[tuple[float, float]]
@@ -42,21 +43,22 @@ class FrontEnd:
         self.text = None
         self.asr = None
         if text:
-            from .text import TextEncoder
+            from .backbones import text_encoder
 
-            self.text = TextEncoder(cfg["features"].get("text_model") or None)
+            self.text = text_encoder(cfg)
         if transcriber:
             from .asr import Transcriber
 
             self.asr = Transcriber.from_config(cfg)
 
     def audio_frames(self, audio16k: np.ndarray, n_frames: int) -> np.ndarray:
-        """Audio features on rig frames: float32 ``(n_frames, 384)`` for 16 kHz mono audio."""
+        """Audio features on rig frames: float32 ``(n_frames, self.audio.dim)`` (384 by default;
+        ``[content | emotion]`` with a separate emotion backend) for 16 kHz mono audio."""
         return align_to_frames(self.audio(audio16k), n_frames, rig.FPS)
 
     def words(self, words: list[str], spans: list[tuple[float, float]]) -> Transcript:
         """Features of given words with their ``(start, end)`` times in seconds."""
-        feats = self.text.encode_words(words) if words else np.zeros((0, 384), np.float32)
+        feats = self.text.encode_words(words) if words else np.zeros((0, self.text.dim), np.float32)
         time = np.array([(a + b) / 2 for a, b in spans], np.float32).reshape(-1)
         return Transcript(list(words), list(spans), feats.astype(np.float32), time)
 

@@ -12,7 +12,12 @@ from . import rig
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("audio", type=Path, help="WAV, FLAC or OGG; any sample rate; mono or stereo")
-    p.add_argument("--emotion", required=True, help="one of: " + ", ".join(rig.EMOTIONS))
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--emotion", help="emotion label, one of: " + ", ".join(rig.EMOTIONS))
+    g.add_argument("--text", metavar="DESCRIPTION",
+                   help='the expression in words, e.g. "a broad smile with raised cheeks"')
+    g.add_argument("--image", metavar="PATH",
+                   help="a reference face image (needs a model trained with image guidance)")
     p.add_argument("-o", "--output", required=True, type=Path, help="OUT.txt, OUT.csv or OUT.json")
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
     p.add_argument("--language",
@@ -28,11 +33,12 @@ def run(args) -> int:
     from .errors import MedtalkError
     from .inference import Animator
     from .rigio import check_format, write_rig
+    from .steering import spec_from_args
 
     check_format(args.output)
-    if args.emotion not in rig.EMOTIONS:
-        raise MedtalkError(f"unknown emotion {args.emotion!r}; choose one of: "
-                           + ", ".join(rig.EMOTIONS))
+    spec = spec_from_args(args.emotion, args.text, args.image)
+    if args.image and not Path(args.image).is_file():
+        raise MedtalkError(f"--image: no such file: {args.image}")
     if not args.output.parent.is_dir():
         raise MedtalkError(f"output folder does not exist: {args.output.parent}")
     audio = load_audio(args.audio)
@@ -41,11 +47,11 @@ def run(args) -> int:
         cfg["features"]["language"] = args.language
     animator = Animator.load(args.checkpoint, cfg)
     t0 = time.perf_counter()
-    anim = animator.animate(audio, args.emotion, intensity_scale=args.intensity)
+    anim = animator.animate(audio, spec, intensity_scale=args.intensity)
     elapsed = time.perf_counter() - t0
     write_rig(args.output, anim.frames)
     dur = len(audio) / 16000
-    print(f"{args.output}: {len(anim.frames)} frames ({dur:.2f} s, {args.emotion}); "
+    print(f"{args.output}: {len(anim.frames)} frames ({dur:.2f} s, {spec.describe()}); "
           f"transcript: {' '.join(anim.transcript.words) or '(none)'}; "
           f"RTF {elapsed / max(dur, 1e-9):.3f}")
     return 0

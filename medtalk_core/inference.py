@@ -1,8 +1,10 @@
-"""Offline inference: a 16 kHz clip and an emotion label -> 174 face-board controls at 60 fps.
+"""Offline inference: a 16 kHz clip and an emotion (a label, a text description or a reference
+image, :mod:`medtalk_core.steering`) -> 174 face-board controls at 60 fps.
 
 Pipeline: audio features on rig frames (Whisper tiny.en encoder, windowed as in training) ->
 ACM -> content embedding; faster-whisper transcript with word times -> MiniLM word features;
-FIM (audio emotion features x words, label) -> intensity and emotion embedding; D -> rig.
+FIM (audio emotion features x words, label-space embedding) -> intensity and emotion embedding;
+D -> rig.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from . import rig
+from .backbones import BACKEND_DEFAULTS
 from .checkpoint import load_model
 from .config import load_config
 from .frontend import FrontEnd, Transcript
+from .steering import EmotionSpec, Steering
 
 
 @dataclass
@@ -37,8 +41,10 @@ def frame_count(n_samples: int, sample_rate: int = 16000) -> int:
 class Animator:
     """A loaded MEDTalk model with its front-ends. Build with :meth:`load`."""
 
-    def __init__(self, model, frontend: FrontEnd, meta: dict):
+    def __init__(self, model, frontend: FrontEnd, meta: dict, cfg: dict | None = None):
         self.model, self.frontend, self.meta = model, frontend, meta
+        self.steering = Steering(model, meta, cfg or load_config())
+        """Label-space embeddings of labels, text descriptions and reference images."""
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, config: dict | None = None,
@@ -52,27 +58,33 @@ class Animator:
 
         model, meta = load_model(checkpoint)
         cfg = copy.deepcopy(config or load_config())
-        cfg["features"].update(meta.get("features", {}))
+        cfg["features"].update({**BACKEND_DEFAULTS, **meta.get("features", {})})
         torch.set_num_threads(max(1, int(cfg.get("train", {}).get("threads", 2))))
-        return cls(model, FrontEnd(cfg, transcriber=transcriber), meta)
+        return cls(model, FrontEnd(cfg, transcriber=transcriber), meta, cfg)
 
-    def animate(self, audio16k: np.ndarray, emotion: str,
+    def animate(self, audio16k: np.ndarray, emotion: str | EmotionSpec,
                 transcript: Transcript | None = None, intensity_scale: float = 1.0) -> Animation:
         """Animate a clip.
 
         Args:
             audio16k: float32 ``(N,)`` mono samples at 16 kHz (any length, silence included).
-            emotion: one of :data:`medtalk_core.rig.EMOTIONS`.
+            emotion: one of :data:`medtalk_core.rig.EMOTIONS`, or an
+                :class:`~medtalk_core.steering.EmotionSpec` (label, text description or image).
             transcript: words with times; None transcribes the clip with faster-whisper.
             intensity_scale: multiplies the predicted intensity (1 = as predicted).
         Returns:
             :class:`Animation` with ``floor(N / 16000 * 60)`` frames.
         Raises:
             ValueError: unknown emotion.
+            MedtalkError: guidance the model or the machine cannot serve (see
+                :meth:`~medtalk_core.steering.Steering.embedding`).
         """
         import torch
 
-        label = rig.emotion_id(emotion)
+        if isinstance(emotion, str):
+            rig.emotion_id(emotion)  # ValueError for an unknown label
+            emotion = EmotionSpec("label", emotion)
+        label = torch.from_numpy(self.steering.embedding(emotion))[None]
         n = frame_count(len(audio16k))
         if transcript is None:
             transcript = self.frontend.transcribe(audio16k)
@@ -85,6 +97,6 @@ class Animator:
         mask = torch.ones(words.shape[:2], dtype=torch.bool)
         with torch.inference_mode():
             out, i_hat = self.model.animate(audio, words, times, mask,
-                                            torch.tensor([label]), intensity_scale)
+                                            label, intensity_scale)
         return Animation(rig.clip_to_range(out[0].numpy()), i_hat[0].numpy().astype(np.float32),
                          transcript)

@@ -13,6 +13,9 @@ Parts and the paper's equations:
       features as queries, text-token features as keys / values) -> frame-wise intensity
       ``I_hat_t``; norm adjustment of the label embedding ``f~_t = I_hat_t / ||f_label|| * f_label``
       (eq. 9); fusion encoder E_fuse -> ``f_e_hat`` (eq. 10-12).
+    * :class:`GuidanceProjection` (stage 4, eq. 13-14): P_text and P_image map a text-description
+      or reference-image embedding (a sentence encoder's or CLIP's) into the label-embedding space,
+      so that FIM can be steered by "a wry half-smile with raised brows" instead of a label.
 
 Unlike the authors' released code (per-frame MLPs), every encoder and the decoder here see
 temporal context: residual 1-D convolution stacks over frames. The emotion encoder ends in a
@@ -55,6 +58,15 @@ class ModelConfig:
     ``n`` future frames, every other convolution of that path none, so a rig frame depends on
     audio features at most ``n`` frames ahead. E_c and E_e (training only) stay centred. Padding
     holds no parameters: both settings have the same state-dict names and shapes."""
+    emotion_audio_dim: int = 0
+    """Width of separate audio emotion features (FIM queries, e.g. emotion2vec's 768), appended
+    after the ``audio_dim`` content features (ACM input) in the model's audio input. 0: FIM reads
+    the content features (one Whisper encoder for both, the default)."""
+    guide_text_dim: int = 0
+    """Width of text-description embeddings P_text reads (384 for all-MiniLM-L6-v2, 512 for CLIP
+    ViT-B/32); 0: no P_text."""
+    guide_image_dim: int = 0
+    """Width of reference-image embeddings P_image reads (CLIP's); 0: no P_image."""
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -161,16 +173,29 @@ class MotionAutoencoder(nn.Module):
         return self.decode(self.encode_content(r), self.encode_emotion(r))
 
 
+def content_features(audio: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
+    """The ACM input of the model's audio input ``(..., audio_dim + emotion_audio_dim)``: its first
+    ``audio_dim`` columns."""
+    return audio[..., :cfg.audio_dim]
+
+
+def emotion_features(audio: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
+    """The FIM query input of the model's audio input: the ``emotion_audio_dim`` columns after the
+    content features, or the content features when the model shares them (0)."""
+    return audio[..., cfg.audio_dim:] if cfg.emotion_audio_dim else audio[..., :cfg.audio_dim]
+
+
 class AudioContentMapping(nn.Module):
-    """ACM (paper eq. 5-7): audio content features ``(B, T, A)`` aligned to rig frames ->
-    content embedding ``f_c_hat (B, T, C)`` in the space of E_c."""
+    """ACM (paper eq. 5-7): audio features ``(B, T, A)`` aligned to rig frames (the content
+    columns, :func:`content_features`) -> content embedding ``f_c_hat (B, T, C)`` in E_c's space."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.cfg = cfg
         self.net = TemporalNet(cfg.audio_dim, cfg.content_dim, cfg, path_right(cfg, first=True))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.net(audio)
+        return self.net(content_features(audio, self.cfg))
 
 
 class CrossModalFusion(nn.Module):
@@ -194,8 +219,8 @@ class CrossModalFusion(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        h, self.heads = cfg.hidden, cfg.attn_heads
-        self.q = nn.Sequential(nn.Linear(cfg.audio_dim, h),
+        h, self.heads, self.cfg = cfg.hidden, cfg.attn_heads, cfg
+        self.q = nn.Sequential(nn.Linear(cfg.emotion_audio_dim or cfg.audio_dim, h),
                                TemporalNet(h, h, cfg, path_right(cfg, first=True)))
         self.k = nn.Linear(cfg.text_dim, h)
         self.v = nn.Linear(cfg.text_dim, h)
@@ -208,7 +233,8 @@ class CrossModalFusion(nn.Module):
                                 nn.Linear(2 * h, h))
 
     def forward(self, audio, text, word_time, word_mask, frame_time):
-        return self.attend(self.q(audio), text, word_time, word_mask, frame_time)
+        q = self.q(emotion_features(audio, self.cfg))
+        return self.attend(q, text, word_time, word_mask, frame_time)
 
     def attend(self, q, text, word_time, word_mask, frame_time):
         """The fusion after the query net: ``q (B, T, H)`` = ``self.q(audio)``, other arguments
@@ -264,10 +290,30 @@ class FusionIntensityModel(nn.Module):
         return f_e, i_hat
 
 
+class GuidanceProjection(nn.Module):
+    """P_text or P_image (paper stage 4, eq. 13-14): a guidance embedding ``(B, D)`` (a sentence
+    encoder's or CLIP's, L2-normalised) -> ``(B, H)`` in FIM's label-embedding space. FIM uses the
+    result as it uses a label embedding: its direction, scaled by the frame-wise intensity (eq. 9).
+    """
+
+    def __init__(self, in_dim: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, 2 * hidden), nn.GELU(),
+                                 nn.Linear(2 * hidden, hidden))
+
+    def forward(self, g: torch.Tensor) -> torch.Tensor:
+        return self.net(g)
+
+
+GUIDANCE_KINDS = ("text", "image")
+
+
 class MEDTalk(nn.Module):
-    """The whole model: motion autoencoder, ACM and FIM.
+    """The whole model: motion autoencoder, ACM, FIM and (stage 4) the guidance projections.
 
     ``animate(...)`` is the inference path: ``D(ACM(audio_c), FIM(audio_e, text, label))``.
+    ``project(kind, g)`` maps a guidance embedding to a label-space embedding that ``animate``
+    takes as ``label``.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -276,10 +322,31 @@ class MEDTalk(nn.Module):
         self.motion = MotionAutoencoder(cfg)
         self.acm = AudioContentMapping(cfg)
         self.fim = FusionIntensityModel(cfg)
+        widths = {"text": cfg.guide_text_dim, "image": cfg.guide_image_dim}
+        self.guidance = nn.ModuleDict({k: GuidanceProjection(d, cfg.hidden)
+                                       for k, d in widths.items() if d})
+        """P_text (``"text"``) and P_image (``"image"``), those the config gives a width."""
+
+    def project(self, kind: str, g: torch.Tensor) -> torch.Tensor:
+        """P_text (``kind="text"``) or P_image (``"image"``): ``(B, D) -> (B, H)`` label-space
+        embeddings.
+
+        Raises:
+            ValueError: the model has no such projection, or ``D`` is not its input width.
+        """
+        width = {"text": self.cfg.guide_text_dim, "image": self.cfg.guide_image_dim}.get(kind)
+        if kind not in self.guidance:
+            raise ValueError(f"this model has no {kind} guidance projection (P_{kind}): "
+                             f"train stage 4 with {kind} guidance (medtalk train --plan guide)")
+        if g.shape[-1] != width:
+            raise ValueError(f"{kind} guidance embedding has width {g.shape[-1]}, P_{kind} "
+                             f"reads {width}: use the encoder the model was trained with")
+        return self.guidance[kind](g)
 
     def animate(self, audio, text, word_time, word_mask, label, intensity_scale=1.0):
         """Audio features ``(B, T, A)`` on rig frames, words ``(B, W, X)``, word centres
-        ``(B, W)`` s, word mask bool ``(B, W)``, label int64 ``(B,)`` ->
+        ``(B, W)`` s, word mask bool ``(B, W)``, label int64 ``(B,)`` or a label-space embedding
+        float32 ``(B, H)`` (a blend of label embeddings, or :meth:`project`'s output) ->
         ``(rig (B, T, R), I_hat (B, T))``."""
         frame_time = torch.arange(audio.shape[1], device=audio.device) / rig.FPS
         f_c = self.acm(audio)

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from . import rig
 from .features import FEATURE_RATE, FRAME_SAMPLES, SAMPLE_RATE, WhisperEncoder
-from .model import ConvBlock, MEDTalk, TemporalNet
+from .model import ConvBlock, MEDTalk, TemporalNet, content_features, emotion_features
 
 # ---------------------------------------------------------------- audio features
 
@@ -320,10 +320,12 @@ class StreamingModel:
 
     @torch.inference_mode()
     def push(self, rows: np.ndarray) -> StreamOutput:
-        """Feed rig-frame input rows float32 ``(n, 384)``; returns the frames now complete."""
+        """Feed rig-frame input rows float32 ``(n, A)`` (the model's audio input); returns the
+        frames now complete."""
         x = torch.from_numpy(np.ascontiguousarray(rows, np.float32))
-        self._f_c = torch.cat([self._f_c, self.acm.push(x)])
-        self._fuse_frames(self.query.push(self.query_in(x)))
+        cfg = self.model.cfg
+        self._f_c = torch.cat([self._f_c, self.acm.push(content_features(x, cfg))])
+        self._fuse_frames(self.query.push(self.query_in(emotion_features(x, cfg))))
         return self._decode(final=False)
 
     @torch.inference_mode()

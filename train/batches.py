@@ -124,8 +124,9 @@ def streaming_word_mask(batch: dict[str, torch.Tensor], rng: np.random.Generator
 
     b, t = batch["frame_mask"].shape
     frame_time = np.arange(t) / rigmod.FPS
-    word_time = batch["word_time"].numpy()
+    word_time = batch["word_time"].cpu().numpy()
     commit = word_time + rng.uniform(*commit_delay_s, word_time.shape) - ahead_s
     vis = np.stack([word_visibility(frame_time, word_time[i], commit[i], fade_s, horizon_s)
                     for i in range(b)])
-    return torch.from_numpy(vis) * batch["word_mask"][:, None, :]
+    mask = batch["word_mask"]
+    return torch.from_numpy(vis).to(mask.device) * mask[:, None, :]

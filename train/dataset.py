@@ -71,10 +71,12 @@ def read_alignment(data_dir: Path, uid: str) -> dict:
 
 
 def _frontend_key(fcfg: dict) -> str:
-    keys = ("content_backend", "whisper_encoder_model", "window_s", "hop_s", "lookahead_s",
-            "text_model")
-    blob = json.dumps({k: fcfg.get(k) for k in keys}, sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+    from medtalk_core.backbones import backend_settings
+
+    keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model")
+    # backends enter only when not the default (Whisper, MiniLM): older caches keep their names
+    blob = {"content_backend": None, **{k: fcfg.get(k) for k in keys}, **backend_settings(fcfg)}
+    return hashlib.sha1(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:10]
 
 
 _WORKER: dict = {}
@@ -96,23 +98,46 @@ def _extract(job: tuple[str, str, int]) -> np.ndarray:
     return _WORKER["fe"].audio_frames(load_audio(wav), n_frames).astype(np.float16)
 
 
-def build_cache(data_dir: Path, cfg: dict, jobs: int = 2) -> Path:
+def cache_file(data_dir: Path, fcfg: dict) -> Path:
+    """Where the feature cache of ``data_dir`` for front-end settings ``fcfg`` lives."""
+    return Path(data_dir) / "cache" / f"features-{_frontend_key(fcfg)}.npz"
+
+
+def cached_audio(cache: Path) -> dict[str, np.ndarray]:
+    """The audio features of a feature cache ``DIR/cache/features-<key>.npz`` by utterance id
+    (float16 ``(T, A)`` each), read with ``DIR``'s manifest."""
+    rows = read_manifest(Path(cache).parent.parent)
+    z = np.load(cache)
+    off = np.concatenate([[0], np.cumsum(z["frames"])])
+    audio = z["audio"]
+    return {r["id"]: audio[off[i]:off[i + 1]] for i, r in enumerate(rows)}
+
+
+def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...] = ()) -> Path:
     """Compute (once) the feature cache of a corpus for the front-end settings ``cfg["features"]``.
 
+    Args:
+        reuse: caches of other folders with the same utterances (wav/ links to the same files)
+            and front-end settings: an utterance found in one is copied, not recomputed.
     Returns the cache path. Written to a temporary file and renamed, so an interrupted run
     leaves no cache behind.
     """
     data_dir = Path(data_dir)
-    path = data_dir / "cache" / f"features-{_frontend_key(cfg['features'])}.npz"
+    path = cache_file(data_dir, cfg["features"])
     if path.is_file():
         return path
     rows = read_manifest(data_dir)
     rigs = [rigio.read_rig(data_dir / "rig" / f"{r['id']}.txt") for r in rows]
+    known: dict[str, np.ndarray] = {}
+    for other in reuse:
+        known.update(cached_audio(other))
     jobs_list = [(str(data_dir / "wav" / f"{r['id']}.wav"), r["id"], len(g))
-                 for r, g in zip(rows, rigs)]
+                 for r, g in zip(rows, rigs) if r["id"] not in known]
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(cfg,)) as pool:
-        audio = list(tqdm(pool.map(_extract, jobs_list, chunksize=8), total=len(rows),
-                          desc="audio features", unit="utt"))
+        new = dict(zip((j[1] for j in jobs_list),
+                       tqdm(pool.map(_extract, jobs_list, chunksize=8), total=len(jobs_list),
+                            desc="audio features", unit="utt")))
+    audio = [new[r["id"]] if r["id"] in new else known[r["id"]] for r in rows]
 
     from medtalk_core.frontend import FrontEnd
 
@@ -136,11 +161,13 @@ def build_cache(data_dir: Path, cfg: dict, jobs: int = 2) -> Path:
     return path
 
 
-def load_corpus(data_dir: Path, cfg: dict, jobs: int = 2) -> list[Utterance]:
-    """All utterances of a corpus with their features (computed and cached on first use)."""
+def load_corpus(data_dir: Path, cfg: dict, jobs: int = 2,
+                reuse: tuple[Path, ...] = ()) -> list[Utterance]:
+    """All utterances of a corpus with their features (computed and cached on first use, copying
+    those found in the ``reuse`` caches, see :func:`build_cache`)."""
     data_dir = Path(data_dir)
     rows = read_manifest(data_dir)
-    z = np.load(build_cache(data_dir, cfg, jobs))
+    z = np.load(build_cache(data_dir, cfg, jobs, reuse))
     f_off = np.concatenate([[0], np.cumsum(z["frames"])])
     w_off = np.concatenate([[0], np.cumsum(z["word_counts"])])
     rig_all, audio_all, words_all, wt_all = z["rig"], z["audio"], z["words"], z["word_time"]

@@ -16,6 +16,8 @@ import numpy as np
 from medtalk_core import rig
 from medtalk_core.metrics import METRICS, mean_metrics
 
+from .ablations import add_arguments as add_ablation_arguments
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="corpus folder (medtalk synth) to score a split of")
@@ -30,24 +32,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", type=Path, default=Path("eval_curves.png"),
                    help="where to save predicted vs. ground-truth curves (PNG)")
     p.add_argument("--json", type=Path, help="also write the scores as JSON here")
+    add_ablation_arguments(p)
 
 
-def predict(model, utt) -> tuple[np.ndarray, np.ndarray]:
-    """Model output for a cached corpus utterance: ``(rig (T, 174), I_hat (T,))`` float32."""
+def predict(model, utt, ablate: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Model output for a cached corpus utterance: ``(rig (T, 174), I_hat (T,))`` float32.
+    ``model``: MEDTalk or the FaceFormer-style baseline; ``ablate``: the FIM parts the model was
+    trained without (checkpoint metadata ``ablate``, :data:`train.stages.ABLATIONS`)."""
     import torch
 
+    from .stages import fim_forward
+
     words = torch.from_numpy(utt.words.astype(np.float32))[None]
+    batch = {"audio": torch.from_numpy(utt.audio.astype(np.float32))[None], "words": words,
+             "word_time": torch.from_numpy(utt.word_time)[None],
+             "word_mask": torch.ones(words.shape[:2], dtype=torch.bool),
+             "label": torch.tensor([utt.emotion])}
     with torch.inference_mode():
-        out, i_hat = model.animate(
-            torch.from_numpy(utt.audio.astype(np.float32))[None], words,
-            torch.from_numpy(utt.word_time)[None], torch.ones(words.shape[:2], dtype=torch.bool),
-            torch.tensor([utt.emotion]))
+        out, _, i_hat = fim_forward(model, batch, ablate)
     return rig.clip_to_range(out[0].numpy()), i_hat[0].numpy()
 
 
-def score(model, utts) -> dict[str, float]:
+def score(model, utts, ablate: dict | None = None) -> dict[str, float]:
     """Mean metrics of ``model`` over utterances (see :mod:`medtalk_core.metrics`)."""
-    return mean_metrics([(predict(model, u)[0], u.rig) for u in utts])
+    return mean_metrics([(predict(model, u, ablate)[0], u.rig) for u in utts])
 
 
 def mean_pose_score(train_utts, utts) -> dict[str, float]:
@@ -112,6 +120,10 @@ def score_recording(args) -> dict[str, float]:
 def run(args) -> int:
     from medtalk_core.errors import MedtalkError
 
+    if args.ablations or args.disentangle:
+        from .ablations import run_evidence
+
+        return run_evidence(args)
     if args.audio:
         scores = score_recording(args)
     elif args.data:
@@ -127,20 +139,20 @@ def run(args) -> int:
 
 def score_corpus(args) -> dict:
     """Scores of the model and the mean-pose baseline on a corpus split, and the curve plot."""
-    from medtalk_core.checkpoint import load_model
+    from medtalk_core.baselines import load_checkpoint
     from medtalk_core.config import load_config
     from medtalk_core.errors import MedtalkError
 
     from .dataset import load_corpus
 
-    model, meta = load_model(args.checkpoint)
+    model, meta = load_checkpoint(args.checkpoint)
     cfg = load_config(args.config)
     cfg["features"].update(meta.get("features", {}))
     utts = load_corpus(args.data, cfg)
     split = [u for u in utts if u.split == args.split]
     if not split:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
-    scores = {"model": score(model, split),
+    scores = {"model": score(model, split, meta.get("ablate")),
               "mean_pose": mean_pose_score([u for u in utts if u.split == "train"], split)}
     print(f"{len(split)} utterances of split {args.split!r} in {args.data}")
     print(f"{'':12}" + "".join(f"{m:>10}" for m in METRICS))

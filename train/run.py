@@ -1,4 +1,4 @@
-"""``medtalk train``: MEDTalk stages 1-3 (or the end-to-end baseline) on a corpus.
+"""``medtalk train``: MEDTalk stages 1-4 (or the end-to-end baseline) on a corpus.
 
 Resumable: run it again with the same ``--run`` folder and it continues after the last finished
 epoch. With ``--export PATH.safetensors`` the final model is copied there with a JSON card beside
@@ -33,14 +33,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=Path, default=Path("runs/default"),
                    help="run folder for checkpoints and progress (default: runs/default)")
     p.add_argument("--plan", choices=sorted(PLANS), default="medtalk",
-                   help="medtalk = stages 1-3; e2e = baseline without disentanglement")
+                   help="medtalk = stages 1-4; guide = stage 4 on --init; e2e = baseline "
+                        "without disentanglement; stream = live fine-tune of --init; "
+                        "faceformer = FaceFormer-style baseline ([ablations])")
     p.add_argument("--export", type=Path,
                    help="copy the final model here (.safetensors) with a card (.json) beside it")
     p.add_argument("--steps-per-epoch", type=int, help="override [train] steps_per_epoch")
     p.add_argument("--epochs", type=int, help="override every phase's epoch count")
     p.add_argument("--jobs", type=int, default=2, help="processes for feature extraction")
     p.add_argument("--init", type=Path,
-                   help="start from this checkpoint's weights (needed by --plan stream)")
+                   help="start from this checkpoint's weights (needed by --plan stream and guide)")
+    p.add_argument("--guidance-images", type=Path, metavar="DIR",
+                   help="stage 4 also trains P_image on the reference images of the (image, "
+                        "description, rig) triples under DIR (RAVDESS layout; needs CLIP)")
 
 
 STREAM_VAL, STREAM_TEST = 32, 24
@@ -83,6 +88,17 @@ def stream_view(data: Path, fraction: float, seed: int) -> Path:
     return view
 
 
+def sibling_caches(view: Path, cfg: dict) -> tuple[Path, ...]:
+    """Feature caches of the other stream views of the same corpus with the same front-end
+    settings: a view of a larger fraction copies the utterances they hold (live features cost
+    about 50 encoder runs per second of audio)."""
+    from .dataset import cache_file
+
+    own = cache_file(view, cfg["features"])
+    return tuple(p for p in sorted(view.parent.glob(f"stream-view-*/cache/{own.name}"))
+                 if p != own)
+
+
 def stream_setup(cfg: dict, data: Path, tcfg: dict) -> Path:
     """Point ``cfg`` at the live front-end and model lookahead of ``[live]``, put the live word
     settings in ``tcfg["stream"]``; returns the corpus view to train on."""
@@ -99,16 +115,52 @@ def stream_setup(cfg: dict, data: Path, tcfg: dict) -> Path:
     return stream_view(data, live["finetune_fraction"], tcfg["seed"])
 
 
+def guidance_setup(cfg: dict, tcfg: dict, images: Path | None) -> dict:
+    """Stage 4's guidance tables into ``tcfg["guidance"]`` (the corpus descriptions through the
+    ``[guidance] text_encoder``, and CLIP image embeddings of ``images`` if given), their widths
+    into ``cfg["model"]`` (P_text, P_image); returns the encoder settings for the checkpoint."""
+    from medtalk_core.guidance import load_guidance
+
+    from .guide import description_table, image_table
+
+    g = cfg["guidance"]
+    text_encoder = load_guidance(g["text_encoder"], cfg)
+    tables = [description_table(text_encoder)]
+    tcfg["guidance_test"] = description_table(text_encoder, "test")
+    if images:
+        clip = text_encoder if g["text_encoder"] == "clip" else load_guidance("clip", cfg)
+        tables.append(image_table(clip, images))
+    tcfg["guidance"] = tables
+    for t in tables:
+        cfg["model"][f"guide_{t.kind}_dim"] = int(t.embeddings.shape[1])
+    return dict(g, image_encoder="clip" if images else "")
+
+
+def set_input_widths(cfg: dict, utts) -> None:
+    """``[model]`` audio_dim, emotion_audio_dim and text_dim from the cached features of the
+    configured backbones (``[features]`` content, emotion and text backends)."""
+    from medtalk_core.backbones import backend
+
+    width = int(utts[0].audio.shape[1])
+    emotion = 0
+    if backend(cfg["features"], "emotion_backend") != "whisper":
+        from medtalk_core.features import AudioFrontEnd
+
+        emotion = AudioFrontEnd(cfg).emotion_dim
+    cfg["model"].update(audio_dim=width - emotion, emotion_audio_dim=emotion,
+                        text_dim=int(utts[0].words.shape[1]))
+
+
 def use_prefix_words(cfg: dict, data: Path, utts) -> None:
     """Replace each utterance's word features by :func:`prefix_word_features` (as live)."""
     import numpy as np
 
+    from medtalk_core.backbones import text_encoder
     from medtalk_core.streaming import prefix_word_features
-    from medtalk_core.text import TextEncoder
 
     from .dataset import read_alignment
 
-    encoder = TextEncoder(cfg["features"].get("text_model") or None)
+    encoder = text_encoder(cfg)
     done: dict[tuple, np.ndarray] = {}
     for u in utts:
         words = tuple(w["word"] for w in read_alignment(data, u.id)["words"])
@@ -128,18 +180,32 @@ def _corpus_info(data: Path, utts) -> dict:
 
 
 def run(args) -> int:
+    """Train; under ``torchrun`` every process runs this as one rank (:mod:`train.distributed`)."""
+    from . import distributed
+
+    distributed.setup()
+    try:
+        return _train(args)
+    finally:
+        distributed.cleanup()
+
+
+def _train(args) -> int:
     import torch
 
     from medtalk_core.config import load_config
     from medtalk_core.errors import MedtalkError
-    from medtalk_core.model import MEDTalk, ModelConfig
 
+    from . import distributed
+    from .ablations import faceformer_schedule, new_model
     from .dataset import load_corpus
     from .evaluate import mean_pose_score, score
     from .trainer import train_plan
 
     cfg = load_config(args.config)
     tcfg = dict(cfg["train"])
+    if args.plan == "faceformer":  # the baseline's schedule lives in [ablations]
+        tcfg = faceformer_schedule(cfg, tcfg)
     if args.steps_per_epoch:
         tcfg["steps_per_epoch"] = args.steps_per_epoch
     plan = PLANS[args.plan]
@@ -149,11 +215,21 @@ def run(args) -> int:
     if args.export and args.export.suffix != ".safetensors":
         raise MedtalkError(f"--export {args.export}: use a .safetensors path")
 
-    if args.plan == "stream" and not args.init:
-        raise MedtalkError("--plan stream fine-tunes a trained model: give --init CHECKPOINT")
-    data = stream_setup(cfg, args.data, tcfg) if args.plan == "stream" else args.data
+    if args.plan in ("stream", "guide") and not args.init:
+        raise MedtalkError(f"--plan {args.plan} fine-tunes a trained model: give --init CHECKPOINT")
+    guidance = guidance_setup(cfg, tcfg, args.guidance_images) if "guide" in plan else None
+    if args.init and guidance is None:  # keep the stage-4 projections of the model fine-tuned
+        from medtalk_core.checkpoint import read_metadata
+
+        init = read_metadata(args.init)
+        for k in ("guide_text_dim", "guide_image_dim"):
+            cfg["model"][k] = init["model"].get(k, 0)
+        guidance = init.get("guidance")
     t0 = time.time()
-    utts = load_corpus(data, cfg, args.jobs)
+    with distributed.main_first():  # rank 0 writes the corpus view and feature cache once
+        data = stream_setup(cfg, args.data, tcfg) if args.plan == "stream" else args.data
+        reuse = sibling_caches(data, cfg) if args.plan == "stream" else ()
+        utts = load_corpus(data, cfg, args.jobs, reuse)
     if args.plan == "stream":
         use_prefix_words(cfg, data, utts)
     train = [u for u in utts if u.split == "train"]
@@ -161,28 +237,44 @@ def run(args) -> int:
     test = [u for u in utts if u.split == "test"]
     if not train:
         raise MedtalkError(f"{args.data}: the manifest has no 'train' utterances")
-    print(f"corpus {args.data}: {len(train)} train, {len(val)} val, {len(test)} test utterances "
-          f"(features ready in {time.time() - t0:.0f} s)", flush=True)
+    if distributed.is_main():
+        print(f"corpus {args.data}: {len(train)} train, {len(val)} val, {len(test)} test "
+              f"utterances (features ready in {time.time() - t0:.0f} s)", flush=True)
 
-    model = MEDTalk(ModelConfig.from_dict(cfg["model"]))
+    set_input_widths(cfg, utts)
+    model = new_model(plan, cfg)
     if args.init:
-        from medtalk_core.checkpoint import load_weights
+        from medtalk_core.checkpoint import GUIDANCE_PREFIX, load_weights
 
-        load_weights(model, args.init)
-    feat_keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model")
+        load_weights(model, args.init, allow_missing=GUIDANCE_PREFIX)
+    from medtalk_core.backbones import KEYS
+
+    feat_keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model", *KEYS)
     meta = {"features": {k: cfg["features"].get(k) for k in feat_keys}, "plan": args.plan}
+    if guidance:
+        meta["guidance"] = guidance
     if args.plan == "stream":
         meta["stream"] = {**tcfg["stream"], "init": str(args.init),
                           "word_context": cfg["live"]["word_context"]}
     t1 = time.time()
     history = train_plan(model, plan, epochs, tcfg["lr"], train, val, tcfg, args.run, meta)
+    if not distributed.is_main():
+        return 0
     print(f"training finished in {(time.time() - t1) / 60:.1f} min", flush=True)
 
     if args.export:
-        model.eval()
+        model.cpu().eval()
         metrics = {"model": score(model, test)} if test else {}
         if test:
             metrics["mean_pose"] = mean_pose_score(train, test)
+        if "guide" in plan:
+            from .guide import nearest_label_accuracy, upper_face_accuracy
+
+            held = tcfg["guidance_test"]
+            metrics["guidance"] = {
+                "heldout_descriptions": len(held.texts),
+                "nearest_label_accuracy": nearest_label_accuracy(model, held),
+                "upper_face_accuracy": upper_face_accuracy(model, held, test) if test else None}
             print("held-out " + json.dumps(metrics))
         card = {
             "name": args.export.stem, "plan": args.plan, "phases": list(plan),
@@ -190,7 +282,8 @@ def run(args) -> int:
             "batch_size": tcfg["batch_size"], "clip_frames": tcfg["clip_frames"],
             "corpus": _corpus_info(data, utts), "features": meta["features"],
             "model": model.cfg.to_dict(), "heldout_metrics": metrics,
-            "history": [{k: h[k] for k in ("phase", "epoch", "val", "seconds")} for h in history],
+            "history": [{k: h[k] for k in ("phase", "epoch", "val", "seconds", "best") if k in h}
+                        for h in history],
             "train_minutes": round(sum(h["seconds"] for h in history) / 60, 1),
             "command": "medtalk " + shlex.join(sys.argv[1:]),
         }

@@ -1,4 +1,4 @@
-"""The training phases of MEDTalk stages 1-3 (paper Sec. 3, Fig. 2) as step functions.
+"""The training phases of MEDTalk stages 1-4 (paper Sec. 3, Fig. 2) as step functions.
 
 Stage 1, cross-reconstruction of rig sequences, in three phases in this order:
     * ``self``: self-reconstruction ``D(E_c(x), E_e(x)) ~ x``.
@@ -10,22 +10,32 @@ Stage 1, cross-reconstruction of rig sequences, in three phases in this order:
 Stage 2, ``acm``: E_c, E_e, D frozen; ``L_recon(D(ACM(a), E_e(x)), x) + λ_sim L_sim(ACM(a), E_c(x))``.
 Stage 3, ``fim``: E_c, E_e, D and ACM frozen;
 ``L_recon(D(ACM(a), f_e_hat), x) + λ_sim L_sim(f_e_hat, E_e(x)) + λ_int L_int``.
+Stage 4, ``guide``: everything frozen but P_text, P_image and E_fuse; FIM is steered by a text
+description's or reference image's projection instead of the label embedding:
+``L_recon + λ_sim L_sim(P(g), f_label)`` (eq. 13-14; :func:`step_guide`).
 ``stream`` fine-tunes a model for the live stream (``medtalk train --plan stream --init``): the
 audio path (ACM, FIM, D) with limited lookahead (``ModelConfig.lookahead_frames``), on features
 computed as live, with words visible to a frame only once the live transcript would have
-committed them (:func:`train.batches.streaming_word_mask`); E_c and E_e stay frozen and anchor
-the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat, E_e(x))) + λ_int L_int``.
+committed them (:func:`train.batches.streaming_word_mask`); E_c, E_e and FIM's label embeddings
+stay frozen (the label space P_text and P_image map into stays that of the initial model) and
+anchor the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat, E_e(x))) + λ_int L_int``.
 ``e2e`` is the baseline without disentanglement: ACM, FIM and D trained together from audio on
 ``L_recon + λ_int L_int``, with no stage 1 and no E_c / E_e.
+``faceformer`` trains the FaceFormer-style baseline (:mod:`medtalk_core.baselines`) on ``L_recon``.
+``cfg["ablate"]`` (:data:`ABLATIONS`; ``medtalk eval --ablations``) switches parts of FIM off in
+:func:`fim_forward`, so in every step, validation and scoring that goes through it.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
+from medtalk_core.baselines import FaceFormer
 from medtalk_core.model import MEDTalk
 
 from . import losses
@@ -90,23 +100,57 @@ def step_acm(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
             "sim": cfg["lambda_sim"] * losses.sim(f_c_hat, f_c, b["frame_mask"])}
 
 
-def fim_forward(m: MEDTalk, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(rig_hat, f_e_hat, I_hat)`` of the full audio path for a batch."""
-    frame_time = torch.arange(b["audio"].shape[1]) / 60.0
-    f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], b["word_mask"], frame_time,
-                       b["label"])
+ABLATIONS = ("intensity", "text")
+"""Parts of FIM that ``cfg["ablate"] = {"intensity": bool, "text": bool}`` removes (True =
+removed): ``intensity``: I_hat is the constant 1, so eq. 9 gives the label embedding's direction
+at unit norm; ``text``: FIM sees no words (every word masked out, only the null token)."""
+
+_SOFTPLUS_INV_1 = 0.5413248546129181
+"""``log(e - 1)``: the intensity head output whose softplus is exactly 1."""
+
+
+@contextmanager
+def _unit_intensity(m: MEDTalk):
+    """While open, FIM's I_hat is the constant 1 (no gradient into the fusion through it): the
+    intensity head's output is replaced by softplus^-1(1) (a forward hook; model.py unchanged)."""
+    hook = m.fim.intensity_head.register_forward_hook(
+        lambda _mod, _inp, out: torch.full_like(out, _SOFTPLUS_INV_1))
+    try:
+        yield
+    finally:
+        hook.remove()
+
+
+def fim_forward(m: MEDTalk, b: Batch, ablate: dict | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """``(rig_hat, f_e_hat, I_hat)`` of the full audio path for a batch, with the FIM parts
+    ``ablate`` names (:data:`ABLATIONS`) removed. The FaceFormer-style baseline gives
+    ``(rig_hat, None, intensity of rig_hat)``."""
+    if isinstance(m, FaceFormer):
+        rig_hat = m(b["audio"], b["label"])
+        return rig_hat, None, losses.rig_intensity(rig_hat)
+    ablate = ablate or {}
+    word_mask = torch.zeros_like(b["word_mask"]) if ablate.get("text") else b["word_mask"]
+    frame_time = torch.arange(b["audio"].shape[1], device=b["audio"].device) / 60.0
+    with _unit_intensity(m) if ablate.get("intensity") else nullcontext():
+        f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], word_mask, frame_time,
+                           b["label"])
     return m.motion.decode(m.acm(b["audio"]), f_e), f_e, i_hat
 
 
 def step_fim(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
     b = s.single()
-    pred, f_e, i_hat = fim_forward(m, b)
+    pred, f_e, i_hat = fim_forward(m, b, cfg.get("ablate"))
     with torch.no_grad():
         f_e_gt = m.motion.encode_emotion(b["rig"])
     mask = b["frame_mask"]
+    if cfg.get("ablate", {}).get("intensity"):  # I_hat is constant: only the rig's intensity
+        l_int = losses.masked_mean((losses.rig_intensity(pred) - b["intensity"]) ** 2, mask)
+    else:
+        l_int = losses.intensity(pred, i_hat, b["intensity"], mask)
     return {"recon": losses.recon(pred, b["rig"], mask),
             "sim": cfg["lambda_sim"] * losses.sim(f_e, f_e_gt, mask),
-            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+            "int": cfg["lambda_int"] * l_int}
 
 
 def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
@@ -117,13 +161,40 @@ def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
             "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
 
 
+def step_faceformer(m: FaceFormer, s: Sampler, cfg: dict) -> dict:
+    """The FaceFormer-style baseline: ``L_recon`` of its rig from audio and label."""
+    b = s.single()
+    return {"recon": losses.recon(m(b["audio"], b["label"]), b["rig"], b["frame_mask"])}
+
+
+def step_guide(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+    """Stage 4 (eq. 13-14): each clip is steered by a guidance embedding of its emotion (a text
+    description or a reference image, ``cfg["guidance"]``: :class:`train.guide.GuidanceTable`)
+    through P_text / P_image, or, with probability ``1 - guide_share``, by its label embedding as
+    in stage 3 (so that E_fuse keeps serving labels). ``L_recon`` of the decoded rig plus
+    ``λ_sim L_sim`` between each projection and the mix of unit label embeddings it describes."""
+    b = s.single()
+    table = cfg["guidance"][s.rng.integers(len(cfg["guidance"]))]
+    dev = b["audio"].device
+    idx = table.pick(b["label"].cpu().numpy(), s.rng)
+    g = m.project(table.kind, table.embeddings[idx].to(dev))
+    with torch.no_grad():
+        target = table.mix[idx].to(dev) @ F.normalize(m.fim.label_embedding.weight, dim=-1)
+    guided = torch.from_numpy(s.rng.random(len(idx)) < cfg["guide_share"]).to(dev)
+    b["label"] = torch.where(guided[:, None], g, m.fim.label_embedding(b["label"]))
+    pred, _, _ = fim_forward(m, b, cfg.get("ablate"))
+    l_sim = 1 - F.cosine_similarity(g, target, dim=-1)
+    return {"recon": losses.recon(pred, b["rig"], b["frame_mask"]),
+            "sim": cfg["lambda_sim"] * l_sim.mean()}
+
+
 def step_stream(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
     b = s.single()
     live = cfg["stream"]
     b["word_mask"] = streaming_word_mask(b, s.rng, live["commit_delay_s"], live["word_fade_s"],
                                          live["word_horizon_s"], live["ahead_s"])
     f_c_hat = m.acm(b["audio"])
-    frame_time = torch.arange(b["audio"].shape[1]) / 60.0
+    frame_time = torch.arange(b["audio"].shape[1], device=b["audio"].device) / 60.0
     f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], b["word_mask"], frame_time,
                        b["label"])
     pred = m.motion.decode(f_c_hat, f_e)
@@ -143,13 +214,19 @@ PHASES = {
     "acm": Phase("acm", ("acm",), step_acm),
     "fim": Phase("fim", ("fim",), step_fim),
     "e2e": Phase("e2e", ("acm", "fim", "motion.decoder"), step_e2e),
-    "stream": Phase("stream", ("acm", "fim", "motion.decoder"), step_stream),
+    "stream": Phase("stream", ("acm", "fim.fusion", "fim.intensity_head", "fim.fuse_encoder",
+                               "motion.decoder"), step_stream),
+    "guide": Phase("guide", ("guidance", "fim.fuse_encoder"), step_guide),
+    "faceformer": Phase("faceformer", FaceFormer.TRAINABLE, step_faceformer),
 }
 
 PLANS = {
-    "medtalk": ("self", "overlap", "cycle", "acm", "fim"),
+    "medtalk": ("self", "overlap", "cycle", "acm", "fim", "guide"),
+    "guide": ("guide",),
     "e2e": ("e2e",),
     "stream": ("stream",),
+    "faceformer": ("faceformer",),
 }
-"""Phase sequences: the MEDTalk stages 1-3, the end-to-end baseline, and the fine-tune of a
-trained model for the live stream (needs ``--init``)."""
+"""Phase sequences: the MEDTalk stages 1-4, stage 4 alone on a trained model (needs ``--init``),
+the end-to-end baseline, the fine-tune of a trained model for the live stream (``--init``), and
+the FaceFormer-style baseline."""

@@ -1,0 +1,300 @@
+"""The paper's backbones beside the default front-end, chosen in ``config.toml`` ``[features]``.
+
+=====================  =========================================  ===============================
+key                    values                                     feeds
+=====================  =========================================  ===============================
+``content_backend``    ``"whisper"`` (tiny.en encoder, 384-d),    ACM (audio content features)
+                       ``"wav2vec2"`` (transformers, 768-d base)
+``emotion_backend``    ``"whisper"`` (the content features),      FIM queries (audio emotion
+                       ``"emotion2vec"`` (FunASR, 768-d base)     features)
+``text_backend``       ``"minilm"`` (384-d), ``"roberta"``        FIM keys / values (words)
+                       (a BERT/RoBERTa encoder, 768-d base)
+=====================  =========================================  ===============================
+
+The weights of ``wav2vec2_model``, ``emotion2vec_model`` and ``roberta_model`` come from a local
+folder or the Hugging Face hub cache (:mod:`medtalk_core.hub`); ``""`` stands for the paper's
+model, :data:`DEFAULT_MODELS`, looked up in the hub cache.
+
+wav2vec2 and emotion2vec share one waveform front-end: a strided convolution stack with a 320
+sample (20 ms) hop and a 400 sample receptive field. :class:`FrameGrid` pads the clip so that
+their frame ``g`` covers ``[g / 50, (g + 1) / 50)`` s and is centred at ``(g + 0.5) / 50`` s, the
+time convention of :mod:`medtalk_core.features`, with ``T = ceil(N / 320)`` frames like the
+Whisper encoder; the two feature sequences can then be joined frame by frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+import numpy as np
+
+from .errors import MedtalkError, ModelNotFoundError
+from .features import SAMPLE_RATE, Features, WhisperEncoder
+
+BACKEND_DEFAULTS = {"content_backend": "whisper", "emotion_backend": "whisper",
+                    "text_backend": "minilm"}
+"""The default front-end (Whisper tiny.en for both audio features, MiniLM words), assumed for a
+configuration or a checkpoint's settings that lack these keys."""
+BACKENDS = {"content_backend": ("whisper", "wav2vec2"),
+            "emotion_backend": ("whisper", "emotion2vec"),
+            "text_backend": ("minilm", "roberta")}
+"""The values each backend key takes."""
+MODEL_KEYS = {"wav2vec2": "wav2vec2_model", "emotion2vec": "emotion2vec_model",
+              "roberta": "roberta_model"}
+"""``[features]`` key of each backend's weights."""
+KEYS = (*BACKEND_DEFAULTS, *MODEL_KEYS.values())
+"""Every ``[features]`` key of this module (what a checkpoint must record to rebuild its
+front-end)."""
+DEFAULT_MODELS = {"wav2vec2": "facebook/wav2vec2-base-960h",
+                  "emotion2vec": "emotion2vec/emotion2vec_base",
+                  "roberta": "hfl/chinese-roberta-wwm-ext"}
+"""Hub ids looked up in the hub cache when a model key is ``""``."""
+RATE = 50.0
+"""Hz, frame rate of wav2vec2 and emotion2vec at 16 kHz."""
+WINDOW_S = 20.0
+"""s, longest audio one transformer run sees; longer clips go in windows."""
+CONTEXT_S = 1.0
+"""s of audio on each side of a window whose frames are computed but dropped."""
+ROBERTA_MAX_TOKENS = 512
+"""Sub-word tokens per BERT/RoBERTa run, [CLS] and [SEP] included."""
+
+
+class AudioEncoder(Protocol):
+    """What :class:`medtalk_core.features.AudioFrontEnd` needs of an audio encoder."""
+
+    rate: float
+    dim: int
+
+    def encode(self, audio16k: np.ndarray) -> Features: ...
+
+
+def backend(fcfg: dict[str, Any], key: str) -> str:
+    """The value of a backend key of ``[features]`` (its default when absent).
+
+    Raises:
+        MedtalkError: a value that is not one of :data:`BACKENDS`.
+    """
+    value = fcfg.get(key, BACKEND_DEFAULTS[key])
+    if value not in BACKENDS[key]:
+        raise MedtalkError(f"features.{key} = {value!r}: expected one of {BACKENDS[key]}")
+    return value
+
+
+def backend_settings(fcfg: dict[str, Any]) -> dict[str, str]:
+    """The backend keys that differ from the default front-end, with the model key of each such
+    backend; ``{}`` for Whisper / Whisper / MiniLM. Enough, with the Whisper and MiniLM keys, to
+    tell two front-ends apart (feature caches, checkpoints)."""
+    out = {}
+    for key, default in BACKEND_DEFAULTS.items():
+        value = backend(fcfg, key)
+        if value != default:
+            out[key] = value
+            out[MODEL_KEYS[value]] = fcfg.get(MODEL_KEYS[value]) or DEFAULT_MODELS[value]
+    return out
+
+
+def model_dir(fcfg: dict[str, Any], name: str) -> str:
+    """Folder of backend ``name``'s weights from its ``[features]`` key (local folder or hub id).
+
+    Raises:
+        ModelNotFoundError: not a folder and not in the hub cache.
+    """
+    from .hub import resolve_model
+
+    key = MODEL_KEYS[name]
+    return str(resolve_model(fcfg.get(key) or DEFAULT_MODELS[name], key, name))
+
+
+@dataclass(frozen=True)
+class FrameGrid:
+    """Frame geometry of a strided 1-D convolution stack on 16 kHz samples.
+
+    Attributes:
+        hop: samples between frames (the product of the strides); 320 for 50 Hz.
+        field: samples one frame sees (the receptive field); 400 for wav2vec2 and emotion2vec.
+    """
+
+    hop: int
+    field: int
+
+    @classmethod
+    def from_convs(cls, kernels: Sequence[int], strides: Sequence[int]) -> "FrameGrid":
+        """The grid of a stack of convolutions without padding, in order from the waveform.
+
+        Raises:
+            MedtalkError: the hop is not 320 samples (50 Hz) or ``field - hop`` is odd.
+        """
+        hop, field = 1, 1
+        for k, s in zip(kernels, strides):
+            field += (k - 1) * hop
+            hop *= s
+        if hop != SAMPLE_RATE / RATE or (field - hop) % 2:
+            raise MedtalkError(f"audio encoder with a {hop}-sample hop and a {field}-sample "
+                               "receptive field does not fit the 50 Hz frame grid")
+        return cls(hop, field)
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames of a clip of ``n_samples``: ``ceil(n_samples / hop)``."""
+        return math.ceil(n_samples / self.hop)
+
+    def pad(self, x: np.ndarray) -> np.ndarray:
+        """Zero-pad a clip so that frame ``g`` of the padded clip covers original samples
+        ``[g * hop - (field - hop) / 2, ...)`` (centred at ``(g + 0.5) * hop``) and the encoder
+        gives exactly :meth:`n_frames` frames: float32 ``(n_frames * hop + field - hop,)``."""
+        left = (self.field - self.hop) // 2
+        right = self.n_frames(len(x)) * self.hop + left - len(x)
+        return np.pad(np.asarray(x, np.float32), (left, right))
+
+    def windows(self, n_frames: int, window: int, context: int) -> Iterator[tuple[int, int, slice]]:
+        """Split ``n_frames`` into runs of at most ``window`` frames with ``context`` frames more
+        on each side (fewer at the clip's ends).
+
+        Yields:
+            ``(lo, hi, keep)``: frames ``lo:hi`` are computed from padded samples
+            ``[lo * hop, hi * hop + field - hop)``; ``keep`` selects this window's own frames.
+        """
+        for a in range(0, n_frames, window):
+            b = min(a + window, n_frames)
+            lo, hi = max(0, a - context), min(n_frames, b + context)
+            yield lo, hi, slice(a - lo, b - lo)
+
+    def encode(self, x: np.ndarray, run: Callable[[np.ndarray], np.ndarray], dim: int,
+               window_s: float = WINDOW_S, context_s: float = CONTEXT_S) -> np.ndarray:
+        """Run an encoder over a clip on this grid, in windows.
+
+        Args:
+            x: float ``(N,)`` samples at 16 kHz (normalised as the encoder expects).
+            run: padded window samples ``(hi - lo) * hop + field - hop`` -> its frames
+                float ``(hi - lo, dim)``.
+            dim: feature width.
+            window_s, context_s: window and context length in seconds (multiples of 20 ms).
+
+        Returns:
+            float32 ``(ceil(N / hop), dim)``; row ``g`` is centred at ``(g + 0.5) / 50`` s.
+
+        Raises:
+            MedtalkError: ``run`` returned another number of frames (an encoder of another grid).
+        """
+        n = self.n_frames(len(x))
+        out = np.zeros((n, dim), np.float32)
+        padded = self.pad(x)
+        per_s = SAMPLE_RATE / self.hop
+        for lo, hi, keep in self.windows(n, round(window_s * per_s), round(context_s * per_s)):
+            frames = np.asarray(run(padded[lo * self.hop : hi * self.hop + self.field - self.hop]))
+            if frames.shape != (hi - lo, dim):
+                raise MedtalkError(f"audio encoder gave {frames.shape} frames for a window of "
+                                   f"{hi - lo} frames of width {dim}")
+            out[lo:hi][keep] = frames[keep]
+        return out
+
+
+class Wav2Vec2Encoder:
+    """wav2vec 2.0 (transformers ``Wav2Vec2Model``) content features, the paper's ACM input.
+
+    The clip is normalised as the model's ``Wav2Vec2FeatureExtractor`` says (zero mean, unit
+    variance over the clip when the folder has none), padded onto the 50 Hz grid
+    (:class:`FrameGrid`) and run in windows of :data:`WINDOW_S` with :data:`CONTEXT_S` context;
+    the features are the last hidden states.
+
+    Args:
+        model_path: a ``save_pretrained`` folder (config.json, model.safetensors or
+            pytorch_model.bin, optionally preprocessor_config.json), e.g. the snapshot folder of
+            facebook/wav2vec2-base-960h (:func:`model_dir`).
+        window_s, context_s: see :meth:`FrameGrid.encode`.
+
+    Raises:
+        ModelNotFoundError: the folder holds no loadable wav2vec2 model.
+        MedtalkError: a model whose convolutions are not 50 Hz.
+    """
+
+    rate = RATE
+
+    def __init__(self, model_path: str, window_s: float = WINDOW_S, context_s: float = CONTEXT_S):
+        from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        try:
+            self.model = Wav2Vec2Model.from_pretrained(model_path, local_files_only=True).eval()
+        except (OSError, ValueError) as e:
+            raise ModelNotFoundError(f"cannot load wav2vec2 from {model_path}: {e}") from None
+        self.extractor = None
+        try:
+            self.extractor = Wav2Vec2FeatureExtractor.from_pretrained(model_path,
+                                                                      local_files_only=True)
+        except OSError:
+            pass  # no preprocessor_config.json: normalise as wav2vec2's own extractor does
+        c = self.model.config
+        self.grid = FrameGrid.from_convs(c.conv_kernel, c.conv_stride)
+        self.dim = int(c.hidden_size)
+        self.window_s, self.context_s = window_s, context_s
+
+    def normalise(self, audio16k: np.ndarray) -> np.ndarray:
+        """The model's input from 16 kHz samples: float32 ``(N,)``."""
+        x = np.asarray(audio16k, np.float32).reshape(-1)
+        if not len(x):
+            return x
+        if self.extractor is not None:
+            return self.extractor(x, sampling_rate=SAMPLE_RATE, return_tensors="np")[
+                "input_values"][0].astype(np.float32)
+        return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)
+
+    def _run(self, window: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(np.ascontiguousarray(window))[None])
+        return out.last_hidden_state[0].float().numpy()
+
+    def encode(self, audio16k: np.ndarray) -> Features:
+        """float ``(N,)`` 16 kHz audio -> Features float32 ``(ceil(N / 320), dim)`` at 50 Hz."""
+        x = self.normalise(audio16k)
+        return Features(self.grid.encode(x, self._run, self.dim, self.window_s, self.context_s),
+                        self.rate)
+
+
+def content_encoder(fcfg: dict[str, Any]) -> AudioEncoder:
+    """The ACM input encoder set by ``[features]`` ``content_backend``.
+
+    Raises:
+        ModelNotFoundError: its weights are missing.
+        MedtalkError: an unknown backend.
+    """
+    if backend(fcfg, "content_backend") == "wav2vec2":
+        return Wav2Vec2Encoder(model_dir(fcfg, "wav2vec2"))
+    return WhisperEncoder(model_path=fcfg.get("whisper_encoder_model") or None,
+                          window_s=fcfg["window_s"], hop_s=fcfg["hop_s"],
+                          lookahead_s=fcfg["lookahead_s"], threads=fcfg["threads"])
+
+
+def emotion_encoder(fcfg: dict[str, Any]) -> AudioEncoder | None:
+    """The FIM query encoder set by ``[features]`` ``emotion_backend``: emotion2vec, or None for
+    ``"whisper"``, where FIM reads the content features (one encoder for both, as by default).
+
+    Raises:
+        ModelNotFoundError: its weights are missing.
+        MedtalkError: an unknown backend, or FunASR is not installed.
+    """
+    if backend(fcfg, "emotion_backend") != "emotion2vec":
+        return None
+    from .emotion2vec import Emotion2vecEncoder
+
+    return Emotion2vecEncoder(model_dir(fcfg, "emotion2vec"))
+
+
+def text_encoder(cfg: dict[str, Any]):
+    """The word-feature encoder (a :class:`medtalk_core.text.TextEncoder`) set by ``[features]``
+    ``text_backend``: MiniLM (``text_model``) or RoBERTa (``roberta_model``).
+
+    Raises:
+        ModelNotFoundError: its weights are missing.
+        MedtalkError: an unknown backend.
+    """
+    from .text import TextEncoder
+
+    f = cfg["features"]
+    if backend(f, "text_backend") == "roberta":
+        return TextEncoder(model_dir(f, "roberta"), max_tokens=ROBERTA_MAX_TOKENS)
+    return TextEncoder(f.get("text_model") or None)

@@ -1,0 +1,100 @@
+"""What the emotion of an animation is asked to be: a label, a text description or a reference
+image, turned into the label-space embedding FIM's norm adjustment reads (paper eq. 9).
+
+* label: FIM's label embedding of one of :data:`medtalk_core.rig.EMOTIONS`;
+* text: the description's embedding by the encoder the model's stage 4 was trained with (the
+  checkpoint's ``guidance`` settings: the shipped MiniLM sentence encoder by default), through
+  P_text (eq. 13);
+* image: the reference image's CLIP embedding through P_image (eq. 13).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import rig
+from .errors import MedtalkError
+
+KINDS = ("label", "text", "image")
+
+
+@dataclass(frozen=True)
+class EmotionSpec:
+    """An emotion request: ``kind`` one of :data:`KINDS`, ``value`` the label, the description or
+    the image path."""
+
+    kind: str
+    value: str
+
+    def describe(self, width: int = 40) -> str:
+        """Short text for logs and the live state: the label, ``"text: ..."`` or ``"image: NAME"``."""
+        if self.kind == "label":
+            return self.value
+        v = self.value if self.kind == "text" else self.value.rsplit("/", 1)[-1]
+        return f"{self.kind}: {v if len(v) <= width else v[:width - 1] + '…'}"
+
+
+def spec_from_args(emotion: str | None, text: str | None, image: str | None) -> EmotionSpec:
+    """The one of ``--emotion``, ``--text`` and ``--image`` that is given.
+
+    Raises:
+        MedtalkError: none or several given, an unknown label, an empty description.
+    """
+    given = [(k, v) for k, v in zip(KINDS, (emotion, text, image)) if v is not None]
+    if len(given) != 1:
+        raise MedtalkError("give exactly one of --emotion LABEL, --text DESCRIPTION, --image PATH")
+    kind, value = given[0]
+    if kind == "label" and value not in rig.EMOTIONS:
+        raise MedtalkError(f"unknown emotion {value!r}; choose one of: " + ", ".join(rig.EMOTIONS))
+    if kind == "text" and not value.strip():
+        raise MedtalkError("--text: the description is empty")
+    return EmotionSpec(kind, str(value))
+
+
+class Steering:
+    """Label-space embeddings of emotion requests for one loaded model; the guidance encoders load
+    on first use and stay loaded (the live control port calls this for every request).
+
+    Args:
+        model: a :class:`medtalk_core.model.MEDTalk` (eval mode).
+        meta: its checkpoint metadata (``guidance``: the encoders stage 4 was trained with).
+        cfg: the configuration (``[guidance]`` model paths; the checkpoint's settings win).
+    """
+
+    def __init__(self, model, meta: dict, cfg: dict):
+        self.model, self.cfg = model, copy.deepcopy(cfg)
+        self.cfg.setdefault("guidance", {}).update(meta.get("guidance", {}))
+        self._encoders: dict[str, object] = {}
+
+    def _encoder(self, name: str):
+        from .guidance import load_guidance
+
+        if name not in self._encoders:
+            self._encoders[name] = load_guidance(name, self.cfg)
+        return self._encoders[name]
+
+    def embedding(self, spec: EmotionSpec) -> np.ndarray:
+        """float32 ``(H,)`` label-space embedding of ``spec``.
+
+        Raises:
+            MedtalkError: the model has no projection for the kind (not trained with stage 4 of
+                that kind), an unreadable image, a guidance encoder that cannot load.
+        """
+        import torch
+
+        if spec.kind == "label":
+            w = self.model.fim.label_embedding.weight[rig.emotion_id(spec.value)]
+            return w.detach().numpy().astype(np.float32)
+        if spec.kind not in self.model.guidance:
+            raise MedtalkError(f"this model has no {spec.kind} guidance (P_{spec.kind}); "
+                               f"use a model trained with stage 4 on {spec.kind} guidance")
+        if spec.kind == "text":
+            g = self._encoder(self.cfg["guidance"]["text_encoder"]).encode_text([spec.value])
+        else:
+            g = self._encoder("clip").encode_image([spec.value])
+        with torch.inference_mode():
+            out = self.model.project(spec.kind, torch.as_tensor(np.asarray(g, np.float32)))
+        return out[0].numpy().astype(np.float32)
