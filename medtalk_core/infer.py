@@ -46,6 +46,7 @@ def run(args) -> int:
     if args.language:
         cfg["features"]["language"] = args.language
     animator = Animator.load(args.checkpoint, cfg)
+    animator.steering.embedding(spec)  # a model without this guidance fails before the transcript
     t0 = time.perf_counter()
     anim = animator.animate(audio, spec, intensity_scale=args.intensity)
     elapsed = time.perf_counter() - t0

@@ -67,6 +67,29 @@ def test_guide_phase_trains_only_projections_and_fuse_encoder():
     assert np.mean(sims[-5:]) < np.mean(sims[:5])  # P_text moves toward the label embeddings
 
 
+def test_guide_phase_trains_image_projection_from_image_table():
+    """With text and image tables (as --guidance-images adds), both P_text and P_image learn."""
+    torch.manual_seed(0)
+    cfg_m = ModelConfig(**{**TINY.to_dict(), "guide_image_dim": 6})
+    m = MEDTalk(cfg_m)
+    phase = PHASES["guide"]
+    params = set_trainable(m, phase.trainable)
+    images = table(dim=6)
+    images = GuidanceTable("image", images.embeddings, images.mix, images.texts)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    cfg = {"guidance": [table(), images], "guide_share": 1.0, "lambda_sim": 0.1}
+    s = Sampler(tiny_utts(), 60, 4, seed=0)
+    opt = torch.optim.Adam(params, lr=1e-2)
+    for _ in range(8):
+        terms = phase.step(m, s, cfg)
+        opt.zero_grad()
+        sum(terms.values()).backward()
+        opt.step()
+    for kind in ("text", "image"):
+        w = f"guidance.{kind}.net.0.weight"
+        assert not torch.equal(m.state_dict()[w], before[w]), kind
+
+
 def test_stage3_checkpoint_continues_with_stage4(tmp_path):
     """A stage 1-3 checkpoint (no P_text) loads into a model with P_text for stage 4."""
     old = MEDTalk(ModelConfig(**{**TINY.to_dict(), "guide_text_dim": 0}))

@@ -581,7 +581,10 @@ def report(ctx: Context, ref: dict, mean_pose: dict, rows: dict[str, dict], comm
          "embedding's direction at unit norm) and *w/o text* masks every word out of FIM's "
          "cross-attention, in training and scoring alike (`tcfg[\"ablate\"]` in "
          "`train/stages.py`); both retrain FIM (and any later phase) from its initial weights "
-         "on the stages 1-2 of the model they are compared with."),
+         "on the stages 1-2 of the model they are compared with. In our FIM the fused "
+         "audio-text features enter E_fuse beside f~ (eq. 10-12), so *w/o intensity* removes "
+         "the explicit norm scaling only, while *w/o text* takes the words out of both. Each "
+         "row is one training run (seed 0); the spread between seeds was not measured."),
         "",
         table3_text(ours, named, tie),
         "",
