@@ -28,20 +28,21 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import rig
+from .model import DictConfig
 
 PLAN = "faceformer"
 """The ``medtalk train --plan`` (and checkpoint metadata ``plan``) of this baseline."""
 
 
 @dataclass
-class FaceFormerConfig:
+class FaceFormerConfig(DictConfig):
     """Sizes of the baseline (``[ablations] faceformer`` of config.toml)."""
 
     rig_dim: int = rig.NUM_CONTROLS
@@ -54,14 +55,6 @@ class FaceFormerConfig:
     period_frames: int = 30
     """Period p of the positional encoding and of the temporal bias (frames at 60 fps)."""
     dropout: float = 0.1
-
-    @classmethod
-    def from_dict(cls, d: dict) -> FaceFormerConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:

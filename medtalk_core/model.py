@@ -36,8 +36,21 @@ from . import rig
 NUM_EMOTIONS = len(rig.EMOTIONS)
 
 
+class DictConfig:
+    """``from_dict`` / ``to_dict`` of a dataclass of network sizes (checkpoint metadata)."""
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build from a dict, ignoring keys that are not fields (e.g. the whole ``[model]``)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Sizes of the MEDTalk networks (``[model]`` of config.toml)."""
 
     rig_dim: int = rig.NUM_CONTROLS
@@ -67,15 +80,6 @@ class ModelConfig:
     ViT-B/32); 0: no P_text."""
     guide_image_dim: int = 0
     """Width of reference-image embeddings P_image reads (CLIP's); 0: no P_image."""
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        """Build from a dict, ignoring keys that are not fields (e.g. the whole ``[model]``)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class ConvBlock(nn.Module):

@@ -80,8 +80,8 @@ def _worker(out: Path, argv: list[str]) -> int:
         save(model, "final")
         return history
 
-    def validate(model, phase, val):
-        terms = real_validate(model, phase, val)
+    def validate(model, phase, val, ablate=None):
+        terms = real_validate(model, phase, val, ablate)
         epochs[phase] += 1
         save(model, f"{phase}{epochs[phase]}")
         return {**terms, "lip_mse": LIP_MSE[epochs[phase] - 1]}

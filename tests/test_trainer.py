@@ -58,10 +58,10 @@ def _scripted_validation(monkeypatch, lip_mse: list[float], crash_at: int | None
     ``crash_at``); returns the list that receives the model's state at each call."""
     states = []
 
-    def validate(model, phase, batches):
+    def validate(model, phase, batches, ablate=None):
         if len(states) == crash_at:
             raise Crash
-        terms = VALIDATE(model, phase, batches)
+        terms = VALIDATE(model, phase, batches, ablate)
         states.append({k: v.clone() for k, v in model.state_dict().items()})
         terms["lip_mse"] = lip_mse[len(states) - 1]
         return terms

@@ -127,7 +127,8 @@ def validation_batches(utts: list[Utterance], frames: int, batch: int, limit: in
 
 
 @torch.no_grad()
-def validate(model: MEDTalk, phase: str, batches: list) -> dict[str, float]:
+def validate(model: MEDTalk, phase: str, batches: list,
+             ablate: dict | None = None) -> dict[str, float]:
     """Validation losses of a phase, means over ``batches``: rig reconstruction (stage 1) or the
     audio path (later stages), ``recon`` over all 174 controls and ``lip_mse`` over ``S_LIP``.
     Under torchrun each rank scores every ``world_size``-th batch; all ranks return the means."""
@@ -143,7 +144,7 @@ def validate(model: MEDTalk, phase: str, batches: list) -> dict[str, float]:
             pred = model.motion.decode(model.acm(b["audio"]),
                                        model.motion.encode_emotion(b["rig"]))
         else:
-            pred = fim_forward(model, b)[0]
+            pred = fim_forward(model, b, ablate)[0]
         sums[0] += losses.recon(pred, b["rig"], b["frame_mask"]).item()
         sums[1] += losses.recon(pred[..., lip], b["rig"][..., lip], b["frame_mask"]).item()
     recon, lip_mse = distributed.all_reduce_sum(sums)
@@ -268,7 +269,7 @@ def train_plan(model: MEDTalk, plan: tuple[str, ...], epochs: dict[str, int],
             t0 = time.time()
             train_terms = _train_epoch(model, phase, params, opt, sampler, tcfg,
                                        f"{name} {epoch + 1}/{epochs[name]}")
-            val_terms = validate(model, name, val)
+            val_terms = validate(model, name, val, tcfg.get("ablate"))
             entry = {"phase": name, "epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
                      "train": train_terms, "val": val_terms}
             progress["history"].append(entry)
