@@ -220,3 +220,27 @@ def test_sender_sends_names_first_and_every_interval_and_never_nan():
     assert [f.index for f in decoded] == list(range(30))
     assert decoded[7].values[3] == rig.NEUTRAL[3] and decoded[7].values[4] == 0.5
     assert list(sender.problems) == ["sender"] and sum(sender.problems["sender"].values()) == 2
+
+
+def test_stream_steered_by_a_text_description(tmp_path):
+    """--text runs the shipped stream model through P_text; the state names the description."""
+    clip, n_frames = speech_clip(tmp_path, 0.5)
+    out = tmp_path / "rec.txt"
+    result = run_stream("--file", clip, "--fast", "--text", "a broad smile with raised cheeks",
+                        "--osc", f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}", "--no-control",
+                        "--record", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "emotion text: a broad smile with raised cheeks" in result.stderr
+    from medtalk_core.rigio import read_rig
+
+    assert len(read_rig(out)) == n_frames
+
+
+def test_stream_image_without_p_image_is_a_one_line_error(tmp_path):
+    clip, _ = speech_clip(tmp_path, 0.2)
+    image = tmp_path / "face.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = run_stream("--file", clip, "--image", str(image), "--no-control")
+    assert result.returncode == 2
+    assert result.stderr.startswith("medtalk stream: error: this model has no image guidance")
+    assert result.stderr.count("\n") == 1
