@@ -13,8 +13,9 @@ OSC control port (UDP, default ``127.0.0.1:9101``), one message per datagram or 
     * ``/medtalk/blink i``: 0 = procedural blinks and saccades off, 1 = on, 2 = blink now.
 
 Changes blend over ``blend_s`` (emotion: FIM's label-space embedding moves linearly from where it
-is to the new label's, description's or image's; scale: linearly), counted in rig frames so that a frame's state is exact. A
-malformed or unknown message is dropped, logged once per kind and counted.
+is to the new label's, description's or image's; scale: linearly), counted in rig frames so that
+a frame's state is exact. A malformed or unknown message, or a description or image the model
+cannot serve, is dropped, logged once per kind and counted.
 
 The stream publishes its state (``/medtalk/state``, see docs/protocol.md, and every ZeroMQ frame
 header): subject, emotion, intensity, transcript tail, intensity scale, frozen, blinks, frame.
@@ -271,7 +272,7 @@ class ControlServer:
         except ValueError:
             self.problems.note(f"bad value for {address}")
         except MedtalkError as e:
-            self.problems.note(f"{address} not applied: {e}")
+            self.problems.note(f"{address} not applied", str(e))
 
     def close(self) -> None:
         self._stop.set()

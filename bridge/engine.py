@@ -134,9 +134,10 @@ class LiveModel:
         import torch
 
         from medtalk_core.asr import Transcriber
+        from medtalk_core.backbones import text_encoder
         from medtalk_core.checkpoint import load_model
-        from medtalk_core.backbones import BACKEND_DEFAULTS, text_encoder
         from medtalk_core.features import WhisperEncoder
+        from medtalk_core.frontend import trained_features
 
         path = Path(checkpoint or cfg["live"]["checkpoint"] or STREAM_CHECKPOINT)
         if not path.is_file() and not checkpoint and not cfg["live"]["checkpoint"]:
@@ -145,7 +146,7 @@ class LiveModel:
                 "--init medtalk_core/weights/default.safetensors, or give --checkpoint)")
         torch.set_num_threads(1)
         model, meta = load_model(path)
-        f = {**cfg["features"], **BACKEND_DEFAULTS, **meta.get("features", {})}
+        f = trained_features(cfg["features"], meta)
         if f["content_backend"] != "whisper" or f["emotion_backend"] != "whisper":
             raise CheckpointError(f"{path}: the live engine runs the Whisper encoder; this model "
                                   f"reads {f['content_backend']}/{f['emotion_backend']} features")

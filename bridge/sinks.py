@@ -57,11 +57,13 @@ class ProblemLog:
         self.name, self.consequence = name, consequence
         self.counts: Counter = Counter()
 
-    def note(self, kind: str) -> None:
+    def note(self, kind: str, detail: str = "") -> None:
+        """Count one problem of ``kind``; the first of a kind is logged, with ``detail`` (the
+        occurrence's own words, e.g. the error message) if given."""
         self.counts[kind] += 1
         if self.counts[kind] == 1:
-            log.warning("%s: %s (%s; further occurrences are only counted)",
-                        self.name, kind, self.consequence)
+            log.warning("%s: %s%s (%s; further occurrences are only counted)",
+                        self.name, kind, f": {detail}" if detail else "", self.consequence)
 
 
 def parse_host_port(text: str) -> tuple[str, int]:

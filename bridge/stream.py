@@ -21,8 +21,8 @@ import argparse
 import logging
 import signal
 
-from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
+from medtalk_core.steering import add_emotion_arguments, spec_from_args
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "medtalk devices lists them)")
     parser.add_argument("--fast", action="store_true",
                         help="with --file: run as fast as possible instead of in real time")
-    emo = parser.add_mutually_exclusive_group(required=True)
-    emo.add_argument("--emotion", metavar="LABEL",
-                     help="emotion label at start: " + " ".join(rig.EMOTIONS))
-    emo.add_argument("--text", metavar="DESCRIPTION",
-                     help="the expression at start in words (P_text)")
-    emo.add_argument("--image", metavar="PATH",
-                     help="a reference face image for the expression at start (P_image)")
+    add_emotion_arguments(parser, at_start=True)
     osc = parser.add_mutually_exclusive_group()
     osc.add_argument("--osc", metavar="HOST:PORT",
                      help="OSC/UDP destination (default: [stream] osc of the config)")
@@ -119,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
 
     from .engine import Engine, LiveModel
     from .pacer import Sender
-
-    from medtalk_core.steering import spec_from_args
 
     cfg = load_config(args.config)
     args.spec = spec_from_args(args.emotion, args.text, args.image)

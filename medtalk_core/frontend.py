@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from . import rig
+from .backbones import BACKEND_DEFAULTS
 from .features import AudioFrontEnd, align_to_frames
+
+
+def trained_features(features: dict[str, Any], meta: dict) -> dict[str, Any]:
+    """The ``[features]`` settings to serve a checkpoint with: ``features`` (config.toml) overridden
+    by those its metadata records; backbones it does not record are the defaults (a checkpoint
+    from before the backbones were selectable was trained on them)."""
+    return {**features, **BACKEND_DEFAULTS, **meta.get("features", {})}
 
 
 @dataclass

@@ -7,17 +7,12 @@ import argparse
 import time
 from pathlib import Path
 
-from . import rig
+from .steering import add_emotion_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("audio", type=Path, help="WAV, FLAC or OGG; any sample rate; mono or stereo")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--emotion", help="emotion label, one of: " + ", ".join(rig.EMOTIONS))
-    g.add_argument("--text", metavar="DESCRIPTION",
-                   help='the expression in words, e.g. "a broad smile with raised cheeks"')
-    g.add_argument("--image", metavar="PATH",
-                   help="a reference face image (needs a model trained with image guidance)")
+    add_emotion_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="OUT.txt, OUT.csv or OUT.json")
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
     p.add_argument("--language",
@@ -37,8 +32,6 @@ def run(args) -> int:
 
     check_format(args.output)
     spec = spec_from_args(args.emotion, args.text, args.image)
-    if args.image and not Path(args.image).is_file():
-        raise MedtalkError(f"--image: no such file: {args.image}")
     if not args.output.parent.is_dir():
         raise MedtalkError(f"output folder does not exist: {args.output.parent}")
     audio = load_audio(args.audio)
@@ -46,7 +39,7 @@ def run(args) -> int:
     if args.language:
         cfg["features"]["language"] = args.language
     animator = Animator.load(args.checkpoint, cfg)
-    animator.steering.embedding(spec)  # a model without this guidance fails before the transcript
+    animator.steering.prepare(spec)  # a model without this guidance fails before the transcript
     t0 = time.perf_counter()
     anim = animator.animate(audio, spec, intensity_scale=args.intensity)
     elapsed = time.perf_counter() - t0

@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from . import rig
-from .backbones import BACKEND_DEFAULTS
 from .checkpoint import load_model
 from .config import load_config
-from .frontend import FrontEnd, Transcript
+from .frontend import FrontEnd, Transcript, trained_features
 from .steering import EmotionSpec, Steering
 
 
@@ -58,7 +57,7 @@ class Animator:
 
         model, meta = load_model(checkpoint)
         cfg = copy.deepcopy(config or load_config())
-        cfg["features"].update({**BACKEND_DEFAULTS, **meta.get("features", {})})
+        cfg["features"] = trained_features(cfg["features"], meta)
         torch.set_num_threads(max(1, int(cfg.get("train", {}).get("threads", 2))))
         return cls(model, FrontEnd(cfg, transcriber=transcriber), meta, cfg)
 
@@ -82,7 +81,6 @@ class Animator:
         import torch
 
         if isinstance(emotion, str):
-            rig.emotion_id(emotion)  # ValueError for an unknown label
             emotion = EmotionSpec("label", emotion)
         label = torch.from_numpy(self.steering.embedding(emotion))[None]
         n = frame_count(len(audio16k))

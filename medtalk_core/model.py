@@ -309,9 +309,6 @@ class GuidanceProjection(nn.Module):
         return self.net(g)
 
 
-GUIDANCE_KINDS = ("text", "image")
-
-
 class MEDTalk(nn.Module):
     """The whole model: motion autoencoder, ACM, FIM and (stage 4) the guidance projections.
 
@@ -338,10 +335,10 @@ class MEDTalk(nn.Module):
         Raises:
             ValueError: the model has no such projection, or ``D`` is not its input width.
         """
-        width = {"text": self.cfg.guide_text_dim, "image": self.cfg.guide_image_dim}.get(kind)
         if kind not in self.guidance:
             raise ValueError(f"this model has no {kind} guidance projection (P_{kind}): "
                              f"train stage 4 with {kind} guidance (medtalk train --plan guide)")
+        width = self.guidance[kind].net[0].in_features
         if g.shape[-1] != width:
             raise ValueError(f"{kind} guidance embedding has width {g.shape[-1]}, P_{kind} "
                              f"reads {width}: use the encoder the model was trained with")

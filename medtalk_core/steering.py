@@ -10,8 +10,10 @@ image, turned into the label-space embedding FIM's norm adjustment reads (paper 
 
 from __future__ import annotations
 
+import argparse
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -37,11 +39,27 @@ class EmotionSpec:
         return f"{self.kind}: {v if len(v) <= width else v[:width - 1] + '…'}"
 
 
+def add_emotion_arguments(parser: argparse.ArgumentParser, at_start: bool = False) -> None:
+    """The required choice of ``--emotion``, ``--text`` and ``--image`` (``medtalk infer`` and
+    ``medtalk stream``, where it is the emotion at start)."""
+    when = " at start" if at_start else ""
+    g = parser.add_mutually_exclusive_group(required=True)
+    g.add_argument("--emotion", metavar="LABEL",
+                   help=f"emotion label{when}, one of: " + ", ".join(rig.EMOTIONS))
+    g.add_argument("--text", metavar="DESCRIPTION",
+                   help=f'the expression{when} in words, e.g. "a broad smile with raised cheeks" '
+                        "(P_text)")
+    g.add_argument("--image", metavar="PATH",
+                   help=f"a reference face image for the expression{when} (P_image: needs a "
+                        "model trained with image guidance)")
+
+
 def spec_from_args(emotion: str | None, text: str | None, image: str | None) -> EmotionSpec:
     """The one of ``--emotion``, ``--text`` and ``--image`` that is given.
 
     Raises:
-        MedtalkError: none or several given, an unknown label, an empty description.
+        MedtalkError: none or several given, an unknown label, an empty description, a missing
+            image file.
     """
     given = [(k, v) for k, v in zip(KINDS, (emotion, text, image)) if v is not None]
     if len(given) != 1:
@@ -51,6 +69,8 @@ def spec_from_args(emotion: str | None, text: str | None, image: str | None) -> 
         raise MedtalkError(f"unknown emotion {value!r}; choose one of: " + ", ".join(rig.EMOTIONS))
     if kind == "text" and not value.strip():
         raise MedtalkError("--text: the description is empty")
+    if kind == "image" and not Path(value).is_file():
+        raise MedtalkError(f"--image: no such file: {value}")
     return EmotionSpec(kind, str(value))
 
 
@@ -76,25 +96,41 @@ class Steering:
             self._encoders[name] = load_guidance(name, self.cfg)
         return self._encoders[name]
 
+    def prepare(self, spec: EmotionSpec):
+        """Check that ``spec`` can be served and load its guidance encoder (once); returns the
+        encoder, or None for a label.
+
+        Raises:
+            ValueError: an unknown label.
+            MedtalkError: the model has no projection for the kind (not trained with stage 4 of
+                that kind), a guidance encoder that cannot load.
+        """
+        if spec.kind == "label":
+            rig.emotion_id(spec.value)
+            return None
+        if spec.kind not in self.model.guidance:
+            raise MedtalkError(f"this model has no {spec.kind} guidance (P_{spec.kind}); "
+                               f"use a model trained with stage 4 on {spec.kind} guidance")
+        return self._encoder(self.cfg["guidance"]["text_encoder"] if spec.kind == "text"
+                             else "clip")
+
     def embedding(self, spec: EmotionSpec) -> np.ndarray:
         """float32 ``(H,)`` label-space embedding of ``spec``.
 
         Raises:
-            MedtalkError: the model has no projection for the kind (not trained with stage 4 of
-                that kind), an unreadable image, a guidance encoder that cannot load.
+            ValueError, MedtalkError: as :meth:`prepare`; MedtalkError also for an unreadable
+                image.
         """
         import torch
 
-        if spec.kind == "label":
+        encoder = self.prepare(spec)
+        if encoder is None:
             w = self.model.fim.label_embedding.weight[rig.emotion_id(spec.value)]
             return w.detach().numpy().astype(np.float32)
-        if spec.kind not in self.model.guidance:
-            raise MedtalkError(f"this model has no {spec.kind} guidance (P_{spec.kind}); "
-                               f"use a model trained with stage 4 on {spec.kind} guidance")
         if spec.kind == "text":
-            g = self._encoder(self.cfg["guidance"]["text_encoder"]).encode_text([spec.value])
+            g = encoder.encode_text([spec.value])
         else:
-            g = self._encoder("clip").encode_image([spec.value])
+            g = encoder.encode_image([spec.value])
         with torch.inference_mode():
             out = self.model.project(spec.kind, torch.as_tensor(np.asarray(g, np.float32)))
         return out[0].numpy().astype(np.float32)

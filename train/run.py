@@ -193,6 +193,7 @@ def run(args) -> int:
 def _train(args) -> int:
     import torch
 
+    from medtalk_core.backbones import KEYS
     from medtalk_core.config import load_config
     from medtalk_core.errors import MedtalkError
 
@@ -247,8 +248,6 @@ def _train(args) -> int:
         from medtalk_core.checkpoint import GUIDANCE_PREFIX, load_weights
 
         load_weights(model, args.init, allow_missing=GUIDANCE_PREFIX)
-    from medtalk_core.backbones import KEYS
-
     feat_keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model", *KEYS)
     meta = {"features": {k: cfg["features"].get(k) for k in feat_keys}, "plan": args.plan}
     if guidance:
@@ -275,6 +274,7 @@ def _train(args) -> int:
                 "heldout_descriptions": len(held.texts),
                 "nearest_label_accuracy": nearest_label_accuracy(model, held),
                 "upper_face_accuracy": upper_face_accuracy(model, held, test) if test else None}
+        if metrics:
             print("held-out " + json.dumps(metrics))
         card = {
             "name": args.export.stem, "plan": args.plan, "phases": list(plan),
