@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import rig
+from .errors import MedtalkError
 
 NUM_EMOTIONS = len(rig.EMOTIONS)
 
@@ -80,6 +81,11 @@ class ModelConfig(DictConfig):
     ViT-B/32); 0: no P_text."""
     guide_image_dim: int = 0
     """Width of reference-image embeddings P_image reads (CLIP's); 0: no P_image."""
+
+    def __post_init__(self):
+        if not -1 <= self.lookahead_frames <= self.kernel - 1:
+            raise MedtalkError(f"lookahead_frames = {self.lookahead_frames}: must be -1 (offline) "
+                               f"or 0..{self.kernel - 1} (kernel - 1; it sits in one convolution)")
 
 
 class ConvBlock(nn.Module):

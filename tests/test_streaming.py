@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from medtalk_core.errors import MedtalkError
 from medtalk_core.features import WhisperEncoder, align_to_frames
 from medtalk_core.model import MEDTalk, ModelConfig
 from medtalk_core.streaming import (
@@ -119,3 +120,9 @@ def test_feature_stream_equals_whole_clip_features():
     np.testing.assert_array_equal(np.concatenate(rows), ref)
     assert ahead_s(0.02, 0.03, 1) == pytest.approx(0.0767, abs=1e-3)
     assert ahead_s(0.02, 0.01, 0) == pytest.approx(0.040, abs=1e-6)  # the default stream model
+
+
+@pytest.mark.parametrize("lookahead", [-2, 5])
+def test_lookahead_beyond_one_convolution_is_a_clear_error(lookahead):
+    with pytest.raises(MedtalkError, match="lookahead_frames"):
+        ModelConfig(kernel=5, lookahead_frames=lookahead)
