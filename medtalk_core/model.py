@@ -68,9 +68,10 @@ class ModelConfig(DictConfig):
     lookahead_frames: int = -1
     """Future rig frames the audio-to-rig path (ACM, FIM, D) may see. -1: every temporal
     convolution is centred (the offline model, ``kernel // 2`` future frames per convolution).
-    ``n >= 0``: the streaming model: the first convolution of ACM and of FIM's query net sees
-    ``n`` future frames, every other convolution of that path none, so a rig frame depends on
-    audio features at most ``n`` frames ahead. E_c and E_e (training only) stay centred. Padding
+    ``n >= 0``: the streaming model: ACM and FIM's query net see ``n`` future frames, at most
+    ``kernel - 1`` in the first convolution of each block, the first blocks first
+    (``n <= layers * (kernel - 1)``); every other convolution of that path sees none, so a rig
+    frame depends on audio features at most ``n`` frames ahead. E_c and E_e (training only) stay centred. Padding
     holds no parameters: both settings have the same state-dict names and shapes."""
     emotion_audio_dim: int = 0
     """Width of separate audio emotion features (FIM queries, e.g. emotion2vec's 768), appended
@@ -83,9 +84,10 @@ class ModelConfig(DictConfig):
     """Width of reference-image embeddings P_image reads (CLIP's); 0: no P_image."""
 
     def __post_init__(self):
-        if not -1 <= self.lookahead_frames <= self.kernel - 1:
+        most = self.layers * (self.kernel - 1)
+        if not -1 <= self.lookahead_frames <= most:
             raise MedtalkError(f"lookahead_frames = {self.lookahead_frames}: must be -1 (offline) "
-                               f"or 0..{self.kernel - 1} (kernel - 1; it sits in one convolution)")
+                               f"or 0..{most} (layers * (kernel - 1))")
 
 
 class ConvBlock(nn.Module):
@@ -118,7 +120,8 @@ class ConvBlock(nn.Module):
 class TemporalNet(nn.Module):
     """``(B, T, in_dim) -> (B, T, out_dim)``: a linear input layer, ``layers`` :class:`ConvBlock`
     and a linear output layer. Receptive field: ``1 + layers * 2 * (kernel - 1)`` frames, centred
-    (``right=None``) or with ``right`` future frames (all in the first block's first convolution).
+    (``right=None``) or with ``right`` future frames (``kernel - 1`` at most per block, in its first
+    convolution, the first blocks first).
     """
 
     def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig, right: int | None = None):
@@ -126,7 +129,7 @@ class TemporalNet(nn.Module):
         self.inp = nn.Linear(in_dim, cfg.hidden)
         self.blocks = nn.Sequential(*[
             ConvBlock(cfg.hidden, cfg.kernel, cfg.dropout,
-                      None if right is None else (right if i == 0 else 0))
+                      None if right is None else min(cfg.kernel - 1, max(0, right - i * (cfg.kernel - 1))))
             for i in range(cfg.layers)])
         self.norm = nn.LayerNorm(cfg.hidden)
         self.out = nn.Linear(cfg.hidden, out_dim)

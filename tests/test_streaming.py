@@ -27,7 +27,7 @@ def small_model(lookahead: int) -> MEDTalk:
                                lookahead_frames=lookahead)).eval()
 
 
-@pytest.mark.parametrize("lookahead", [-1, 0, 1, 2])
+@pytest.mark.parametrize("lookahead", [-1, 0, 1, 2, 6])
 def test_streaming_model_equals_whole_clip_model(lookahead):
     m = small_model(lookahead)
     T, W = 83, 5
@@ -53,7 +53,7 @@ def test_streaming_model_equals_whole_clip_model(lookahead):
     assert runner.lag == (36 if lookahead < 0 else lookahead)  # 3 nets x 12 frames when centred
 
 
-@pytest.mark.parametrize("lookahead", [0, 1])
+@pytest.mark.parametrize("lookahead", [0, 1, 6])
 def test_limited_lookahead_output_ignores_later_audio(lookahead):
     m = small_model(lookahead)
     x = torch.randn(1, 60, 384)
@@ -122,7 +122,7 @@ def test_feature_stream_equals_whole_clip_features():
     assert ahead_s(0.02, 0.01, 0) == pytest.approx(0.040, abs=1e-6)  # the default stream model
 
 
-@pytest.mark.parametrize("lookahead", [-2, 5])
+@pytest.mark.parametrize("lookahead", [-2, 13])
 def test_lookahead_beyond_one_convolution_is_a_clear_error(lookahead):
     with pytest.raises(MedtalkError, match="lookahead_frames"):
         ModelConfig(kernel=5, lookahead_frames=lookahead)
