@@ -1,7 +1,7 @@
 """Benchmarks of the live path: ``medtalk bench latency`` and ``medtalk bench skew``.
 
-    medtalk bench latency [--file F] [--minutes M] [--checkpoint P] [--offline] [--json OUT]
-    medtalk bench skew --data DIR [--count N] [--checkpoint P] [--json OUT]
+    medtalk bench latency [--file F] [--minutes M] [--checkpoint P | --lookahead-ms 40|240] [--offline] [--json OUT]
+    medtalk bench skew --data DIR [--count N] [--checkpoint P | --lookahead-ms 40|240] [--json OUT]
 
 ``bench skew`` measures train/serve skew on a corpus split (default: the held-out ``test``):
 every ``len / N``-th utterance is streamed with ``--fast`` semantics (the file through the audio
@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .stream_models import add_model_arguments, chosen_checkpoint
+
 log = logging.getLogger(__name__)
 
 CODEC2 = Path("/usr/share/codec2")
@@ -50,13 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     k.add_argument("--data", type=Path, required=True, help="corpus folder (medtalk synth)")
     k.add_argument("--split", default="test", help="manifest split (default: test, held out)")
     k.add_argument("--count", type=int, default=40, help="utterances (default 40)")
-    k.add_argument("--checkpoint", type=Path, help="stream model (default: the shipped one)")
+    add_model_arguments(k)
     k.add_argument("--json", type=Path, help="also write the scores as JSON here")
     p = sub.add_parser("latency", help="mouth latency, jitter, drops, RTF, CPU, memory")
     p.add_argument("--file", type=Path, help="speech file (default: codec2-examples speech)")
     p.add_argument("--minutes", type=float, help="loop the input to this length (default: 1 "
                                                  "without --file, the file's length with it)")
-    p.add_argument("--checkpoint", type=Path, help="stream model (default: the shipped one)")
+    add_model_arguments(p)
     p.add_argument("--emotion", default="happy", help="emotion label (default happy)")
     p.add_argument("--offline", action="store_true",
                    help="also time offline inference (shipped default model) on the same audio")
@@ -219,7 +221,7 @@ def skew(args: argparse.Namespace, cfg: dict) -> dict:
     if not rows:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
     rows = rows[::max(1, len(rows) // args.count)][:args.count]
-    live = LiveModel.load(args.checkpoint, cfg)
+    live = LiveModel.load(chosen_checkpoint(args), cfg)
     offline = Animator.load(None, cfg)
     pairs = {"stream": [], "offline": []}
     for r in rows:
@@ -252,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     audio = speech_input(args.file, args.minutes)
     log.info("bench latency: %.1f s of audio in real time", len(audio) / 16000)
-    fig = measure(audio, args.checkpoint, args.emotion, cfg)
+    fig = measure(audio, chosen_checkpoint(args), args.emotion, cfg)
     if args.offline:
         off = offline_time(audio, cfg)
         fig["offline_rtf"] = round(off / (len(audio) / 16000), 3)

@@ -49,14 +49,12 @@ from .blinks import Eyes
 from .controls import LiveState, encode_osc_state
 from .protocol import Frame
 from .sinks import ProblemLog
+from .stream_models import STREAM_CHECKPOINT
 
 log = logging.getLogger(__name__)
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # no line per transcription
 
 SAMPLE_RATE = 16000
-STREAM_CHECKPOINT = Path(__file__).resolve().parents[1] / "medtalk_core" / "weights" / \
-    "stream.safetensors"
-"""The stream fine-tune of the default model (``medtalk train --plan stream``)."""
 DROP_AFTER_S = 0.25
 """s behind its deadline after which a frame is dropped instead of sent."""
 MAX_ENTRIES = 20000

@@ -256,17 +256,23 @@ def decode_osc_names(packet: bytes) -> tuple[str, list[str]]:
     return subject, names
 
 
+def _no_constant(name: str):
+    """``json.loads`` hook: NaN and Infinity are not JSON numbers (RFC 8259)."""
+    raise ProtocolError(f"header holds {name}, not a JSON number")
+
+
 def decode_zmq_frame(parts: Sequence[bytes]) -> tuple[dict, np.ndarray]:
     """Decode and validate ``[b"frame", header, values]`` into ``(header, float32 (174,))``.
 
     Raises:
-        ProtocolError: wrong part count, topic, header JSON or field types, values length,
-            non-finite values.
+        ProtocolError: wrong part count, topic, header JSON or field types, a negative or
+            non-int32 frame index, a non-finite header number (NaN or Infinity are not JSON),
+            values length, non-finite values.
     """
     if len(parts) != 3 or bytes(parts[0]) != ZMQ_FRAME_TOPIC:
         raise ProtocolError(f"expected [b'frame', header, values], got {len(parts)} parts")
     try:
-        header = json.loads(bytes(parts[1]).decode("utf-8"))
+        header = json.loads(bytes(parts[1]).decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(f"header is not UTF-8 JSON: {e}") from None
     if not isinstance(header, dict):
@@ -275,6 +281,10 @@ def decode_zmq_frame(parts: Sequence[bytes]) -> tuple[dict, np.ndarray]:
         ok = (int, float) if kind is float else kind
         if not isinstance(header.get(key), ok) or isinstance(header.get(key), bool):
             raise ProtocolError(f"header field {key!r} missing or not {kind.__name__}")
+        if kind is float and not np.isfinite(header[key]):
+            raise ProtocolError(f"header field {key!r} is not finite")
+    if header["frame"] < 0 or header["frame"] > 2**31 - 1:
+        raise ProtocolError(f"header field 'frame' is {header['frame']}, not an int32 >= 0")
     if len(parts[2]) != VALUES_BYTES:
         raise ProtocolError(f"values are {len(parts[2])} bytes, expected {VALUES_BYTES}")
     values = np.frombuffer(bytes(parts[2]), _LE_VALUES).astype(np.float32)

@@ -4,7 +4,7 @@
                    (--emotion LABEL | --text DESCRIPTION | --image PATH)
                    [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]] [--subject NAME]
                    [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
-                   [--blend S] [--no-blinks] [--checkpoint P]
+                   [--blend S] [--no-blinks] [--checkpoint P | --lookahead-ms 40|240]
 
 Both inputs go through the live engine (``bridge/engine.py``): the audio callback fills a ring
 buffer; the lips path sends frame ``i`` at ``t0 + D + i / 60`` (``D``: the stream's lookahead plus
@@ -23,6 +23,8 @@ import signal
 
 from medtalk_core.errors import MedtalkError
 from medtalk_core.steering import add_emotion_arguments, spec_from_args
+
+from .stream_models import add_model_arguments, chosen_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="s over which control changes blend (default: [live] blend_s)")
     parser.add_argument("--no-blinks", action="store_true",
                         help="no procedural blinks and saccades")
-    parser.add_argument("--checkpoint", metavar="P",
-                        help="model checkpoint (default: the shipped stream model)")
+    add_model_arguments(parser)
 
 
 def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
@@ -145,7 +146,7 @@ def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
     subject = cfg["stream"]["subject"] if args.subject is None else args.subject
     problems = ProblemLog("input", "the stream goes on")
     source = _source(args, cfg, problems)  # a bad file or device fails before the models load
-    live = LiveModel.load(args.checkpoint, cfg)
+    live = LiveModel.load(chosen_checkpoint(args), cfg)
     labels = live.model.fim.label_embedding.weight.detach().numpy()
     steering = Steering(live.model, live.meta, cfg)
     state = LiveState(labels, args.spec, round(lc["blend_s"] * cfg["rig"]["fps"]),

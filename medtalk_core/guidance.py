@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MedtalkError, ModelNotFoundError
+from .hub import find_in_hub_cache
 
 KINDS = ("sentence", "clip")
 """Values of ``[guidance] text_encoder``."""
@@ -98,25 +99,6 @@ def hub_source(open_clip, model_name: str, pretrained: str) -> tuple[str, tuple[
     if repo.count("/") > 1:  # "org/name/file.bin"
         repo, filename = repo.rsplit("/", 1)
     return repo, (filename,) if filename else HUB_FILES
-
-
-def find_in_hub_cache(repo: str, filenames: tuple[str, ...],
-                      cache_dir: str | os.PathLike | None = None) -> str | None:
-    """Path of the first of ``filenames`` already in the hub cache for ``repo``, else None.
-
-    ``cache_dir`` None = :func:`medtalk_core.hub.hub_cache` (``$HF_HUB_CACHE``, else
-    ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub``). Only the local cache is read; nothing is
-    downloaded.
-    """
-    from huggingface_hub import try_to_load_from_cache
-
-    from .hub import hub_cache
-
-    for name in filenames:
-        path = try_to_load_from_cache(repo, name, cache_dir=cache_dir or hub_cache())
-        if isinstance(path, str):
-            return path
-    return None
 
 
 def _hub_weights(open_clip, model_name: str, pretrained: str,

@@ -59,3 +59,20 @@ def resolve_model(spec: str, key: str, what: str) -> Path:
         raise ModelNotFoundError(
             f"{what} model not found: {spec} is neither a folder nor in the hub cache {cache}; "
             f"{hint}") from None
+
+
+def find_in_hub_cache(repo: str, filenames: tuple[str, ...],
+                      cache_dir: str | os.PathLike | None = None) -> str | None:
+    """Path of the first of ``filenames`` already in the hub cache for ``repo``, else None.
+
+    ``cache_dir`` None = :func:`hub_cache` (``$HF_HUB_CACHE``, else
+    ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub``). Only the local cache is read; nothing is
+    downloaded.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in filenames:
+        path = try_to_load_from_cache(repo, name, cache_dir=cache_dir or hub_cache())
+        if isinstance(path, str):
+            return path
+    return None

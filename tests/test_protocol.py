@@ -218,6 +218,10 @@ def test_zmq_decoders_reject_faults(values):
         [good[0], json.dumps({**header, "frame": True}).encode(), good[2]],
         [good[0], json.dumps({**header, "t": "0"}).encode(), good[2]],
         [good[0], json.dumps({k: v for k, v in header.items() if k != "t0"}).encode(), good[2]],
+        [good[0], json.dumps({**header, "t": float("nan")}).encode(), good[2]],
+        [good[0], json.dumps({**header, "intensity": float("inf")}).encode(), good[2]],
+        [good[0], json.dumps({**header, "frame": -1}).encode(), good[2]],
+        [good[0], json.dumps({**header, "frame": 2**31}).encode(), good[2]],
     ]
     for parts in faulty:
         with pytest.raises(P.ProtocolError):

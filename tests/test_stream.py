@@ -244,3 +244,23 @@ def test_stream_image_without_p_image_is_a_one_line_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("medtalk stream: error: this model has no image guidance")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("lookahead", [40, 240])
+def test_stream_runs_each_shipped_stream_model_by_its_lookahead(tmp_path, lookahead):
+    clip, n_frames = speech_clip(tmp_path, 0.5)
+    out = tmp_path / "rec.txt"
+    result = run_stream("--file", clip, "--fast", "--emotion", "sad", "--lookahead-ms",
+                        str(lookahead), "--osc", f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}",
+                        "--no-control", "--record", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"(lookahead {lookahead} ms)" in result.stderr
+    from medtalk_core.rigio import read_rig
+
+    assert len(read_rig(out)) == n_frames
+
+
+def test_stream_checkpoint_and_lookahead_are_exclusive(tmp_path):
+    clip, _ = speech_clip(tmp_path, 0.2)
+    result = run_stream("--file", clip, "--lookahead-ms", "240", "--checkpoint", "x.safetensors")
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
