@@ -24,8 +24,6 @@ the lips at all (it must come close to 0).
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 from pathlib import Path
 
 import numpy as np
@@ -33,22 +31,22 @@ import soundfile as sf
 import torch
 
 from medtalk_core import rig
+from medtalk_core.metrics import clip_metrics
 from train.corpus import face
+from train.dataset import evenly_spaced, read_alignment, read_manifest
 
 FPS = rig.FPS
 
 
 def load_split(data: Path, split: str, count: int | None) -> list[dict]:
-    """Manifest rows of one split; with ``count``, evenly spaced ones as ``medtalk bench skew``
-    picks them."""
-    with open(data / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == split]
-    return rows[::max(1, len(rows) // count)][:count] if count else rows
+    """Manifest rows of one split; with ``count``, the ones ``medtalk bench skew`` picks."""
+    rows = [r for r in read_manifest(data) if r["split"] == split]
+    return evenly_spaced(rows, count) if count else rows
 
 
 def utterance(data: Path, row: dict) -> dict:
     """Phones, prominence and the true lower face float32 ``(T, 174)`` of one utterance."""
-    align = json.loads((data / "align" / f"{row['id']}.json").read_text())
+    align = read_alignment(data, row["id"])
     phones = [(p["phone"], p["start"], p["end"]) for p in align["phones"]]
     audio, sr = sf.read(data / "wav" / f"{row['id']}.wav", dtype="float32")
     t = np.arange(len(audio) * FPS // sr) / FPS
@@ -69,8 +67,8 @@ def truncated(u: dict, lookahead: float) -> np.ndarray:
 
 
 def mle(pred: np.ndarray, true: np.ndarray) -> float:
-    """MLE (paper eq. 15): per frame the largest squared lip-control error, mean over frames."""
-    return float(((pred - true) ** 2)[:, rig.S_LIP].max(1).mean())
+    """MLE (paper eq. 15) of ``(T, 174)`` clips, as :func:`medtalk_core.metrics.clip_metrics`."""
+    return clip_metrics(pred, true)["MLE"]
 
 
 def timeline(u: dict, lookahead: float, phone_index: dict[str, int]) -> np.ndarray:
@@ -139,7 +137,8 @@ def learned(train: list[dict], test: list[dict], lookahead: float, phone_index: 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, required=True, help="corpus folder (manifest.csv, align/, wav/)")
+    p.add_argument("--data", type=Path, required=True,
+                   help="corpus folder (manifest.csv, align/, wav/)")
     p.add_argument("--count", type=int, default=40, help="held-out utterances (as bench skew)")
     p.add_argument("--lookahead-ms", type=float, nargs="+", default=[0, 40, 57, 90, 140, 300])
     p.add_argument("--epochs", type=int, default=12, help="learned-oracle training epochs")
@@ -155,8 +154,8 @@ def main() -> None:
     for ms in args.lookahead_ms:
         L = ms / 1000
         trunc = np.mean([mle(truncated(u, L), u["lips"]) for u in test])
-        print(f"{ms:7.0f} ms   {trunc:9.4f}   {learned(train, test, L, phone_index, args.epochs):7.4f}",
-              flush=True)
+        fit = learned(train, test, L, phone_index, args.epochs)
+        print(f"{ms:7.0f} ms   {trunc:9.4f}   {fit:7.4f}", flush=True)
 
 
 if __name__ == "__main__":

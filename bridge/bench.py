@@ -1,7 +1,9 @@
 """Benchmarks of the live path: ``medtalk bench latency`` and ``medtalk bench skew``.
 
-    medtalk bench latency [--file F] [--minutes M] [--checkpoint P | --lookahead-ms 40|240] [--offline] [--json OUT]
-    medtalk bench skew --data DIR [--count N] [--checkpoint P | --lookahead-ms 40|240] [--json OUT]
+    medtalk bench latency [--file F] [--minutes M] [--checkpoint P | --lookahead-ms 40|240]
+                          [--offline] [--json OUT]
+    medtalk bench skew --data DIR [--count N] [--checkpoint P | --lookahead-ms 40|240]
+                       [--json OUT]
 
 ``bench skew`` measures train/serve skew on a corpus split (default: the held-out ``test``):
 every ``len / N``-th utterance is streamed with ``--fast`` semantics (the file through the audio
@@ -213,14 +215,14 @@ def skew(args: argparse.Namespace, cfg: dict) -> dict:
     from medtalk_core.inference import Animator
     from medtalk_core.metrics import mean_metrics
     from medtalk_core.rigio import read_rig
-    from train.dataset import read_manifest
+    from train.dataset import evenly_spaced, read_manifest
 
     from .engine import LiveModel
 
     rows = [r for r in read_manifest(args.data) if r["split"] == args.split]
     if not rows:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
-    rows = rows[::max(1, len(rows) // args.count)][:args.count]
+    rows = evenly_spaced(rows, args.count)
     live = LiveModel.load(chosen_checkpoint(args), cfg)
     offline = Animator.load(None, cfg)
     pairs = {"stream": [], "offline": []}

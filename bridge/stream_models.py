@@ -30,6 +30,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def chosen_checkpoint(args: argparse.Namespace) -> Path | None:
     """The checkpoint :func:`add_model_arguments` asked for; None: ``[live] checkpoint`` or the
     shipped default."""
-    if getattr(args, "lookahead_ms", None) is not None:
+    if args.lookahead_ms is not None:
         return STREAM_MODELS[args.lookahead_ms]
-    return getattr(args, "checkpoint", None)
+    return args.checkpoint

@@ -71,8 +71,9 @@ class ModelConfig(DictConfig):
     ``n >= 0``: the streaming model: ACM and FIM's query net see ``n`` future frames, at most
     ``kernel - 1`` in the first convolution of each block, the first blocks first
     (``n <= layers * (kernel - 1)``); every other convolution of that path sees none, so a rig
-    frame depends on audio features at most ``n`` frames ahead. E_c and E_e (training only) stay centred. Padding
-    holds no parameters: both settings have the same state-dict names and shapes."""
+    frame depends on audio features at most ``n`` frames ahead. E_c and E_e (training only) stay
+    centred. Padding holds no parameters: both settings have the same state-dict names and
+    shapes."""
     emotion_audio_dim: int = 0
     """Width of separate audio emotion features (FIM queries, e.g. emotion2vec's 768), appended
     after the ``audio_dim`` content features (ACM input) in the model's audio input. 0: FIM reads
@@ -127,9 +128,10 @@ class TemporalNet(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, cfg: ModelConfig, right: int | None = None):
         super().__init__()
         self.inp = nn.Linear(in_dim, cfg.hidden)
+        per_block = cfg.kernel - 1  # future frames one block's first convolution holds
         self.blocks = nn.Sequential(*[
             ConvBlock(cfg.hidden, cfg.kernel, cfg.dropout,
-                      None if right is None else min(cfg.kernel - 1, max(0, right - i * (cfg.kernel - 1))))
+                      None if right is None else min(per_block, max(0, right - i * per_block)))
             for i in range(cfg.layers)])
         self.norm = nn.LayerNorm(cfg.hidden)
         self.out = nn.Linear(cfg.hidden, out_dim)

@@ -37,4 +37,5 @@ def test_oracles_do_not_see_phones_beyond_the_lookahead(lookahead):
     assert np.array_equal(floor.truncated(a, lookahead)[seen], floor.truncated(b, lookahead)[seen])
     assert np.array_equal(floor.timeline(a, lookahead, index)[seen],
                           floor.timeline(b, lookahead, index)[seen])
-    assert not np.array_equal(floor.timeline(a, lookahead, index), floor.timeline(b, lookahead, index))
+    assert not np.array_equal(floor.timeline(a, lookahead, index),
+                              floor.timeline(b, lookahead, index))

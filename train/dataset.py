@@ -64,6 +64,12 @@ def read_manifest(data_dir: Path) -> list[dict]:
     return rows
 
 
+def evenly_spaced(rows: list[dict], count: int) -> list[dict]:
+    """At most ``count`` of ``rows``, every ``len(rows) // count``-th from the first (the
+    utterances ``medtalk bench skew`` and ``benchmarks/lookahead_floor.py`` score)."""
+    return rows[::max(1, len(rows) // count)][:count]
+
+
 def read_alignment(data_dir: Path, uid: str) -> dict:
     """``align/{uid}.json`` as a dict with ``words`` and ``phones`` lists."""
     with open(Path(data_dir) / "align" / f"{uid}.json") as f:
