@@ -34,13 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket, ParseError
+from pythonosc.osc_message import OscMessage, ParseError
 
 from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.steering import EmotionSpec
 from medtalk_core.streaming import FrameControl
 
+from .protocol import OSC_ARGUMENT_TAGS, ProtocolError, osc_type_tags, split_osc_packet
 from .sinks import ProblemLog
 
 log = logging.getLogger(__name__)
@@ -244,13 +245,23 @@ class ControlServer:
             self.handle(data)
 
     def handle(self, data: bytes) -> None:
-        """Apply one datagram (messages or bundles); count what cannot be applied."""
+        """Apply one datagram (a message or a bundle of any nesting, walked with bounds by
+        :func:`bridge.protocol.split_osc_packet`); count what cannot be applied."""
         try:
-            messages = [m.message for m in OscPacket(data).messages]
-        except (ParseError, ValueError, IndexError, TypeError, OverflowError):
-            self.problems.note("malformed control packet (not OSC)")
+            packets = split_osc_packet(data)
+        except ProtocolError:
+            self.problems.note("malformed OSC bundle")
             return
-        for msg in messages:
+        for packet in packets:
+            try:
+                tags = osc_type_tags(packet)
+                if not set(tags[1:]) <= OSC_ARGUMENT_TAGS:
+                    self.problems.note("unsupported OSC argument type")
+                    continue
+                msg = OscMessage(packet)
+            except (ProtocolError, ParseError, ValueError, IndexError, TypeError, OverflowError):
+                self.problems.note("malformed control packet (not OSC)")
+                continue
             self._apply(msg.address, list(msg.params))
 
     def _apply(self, address: str, args: list) -> None:

@@ -309,3 +309,62 @@ def decode_zmq_names(parts: Sequence[bytes]) -> list[str]:
             or not all(isinstance(n, str) for n in names)):
         raise ProtocolError(f"names are not a JSON list of {rig.NUM_CONTROLS} strings")
     return names
+
+
+BUNDLE_TAG = b"#bundle\0"
+BUNDLE_MAX_DEPTH = 8
+"""Bundles nested deeper than this are refused (OSC 1.0 sets no limit; a control port needs none)."""
+OSC_ARGUMENT_TAGS = frozenset("ifdsbhrmtTFN[]")
+"""OSC type tags whose arguments can be read (OSC 1.0 and the 1.1 extensions python-osc parses)."""
+
+
+def split_osc_packet(packet: bytes, max_depth: int = BUNDLE_MAX_DEPTH) -> list[bytes]:
+    """The OSC messages of a datagram: the datagram itself, or every message of a bundle and of
+    the bundles nested in it, in order (OSC 1.0, "OSC Bundles": ``#bundle\\0``, an 8-byte time
+    tag, then elements of an int32 big-endian size and that many bytes).
+
+    Every size is checked before it is used: positive, a multiple of 4 and within the bundle, so
+    a packet of any shape is walked in at most ``len(packet) / 4`` steps.
+
+    Raises:
+        ProtocolError: a malformed bundle, or one nested deeper than ``max_depth``.
+    """
+    out: list[bytes] = []
+    stack = [(packet, 0)]
+    while stack:
+        data, depth = stack.pop()
+        if not data.startswith(BUNDLE_TAG):
+            out.append(data)
+            continue
+        if depth >= max_depth:
+            raise ProtocolError(f"OSC bundle nested deeper than {max_depth}")
+        elements, pos = [], len(BUNDLE_TAG) + 8
+        if len(data) < pos:
+            raise ProtocolError("OSC bundle shorter than its header")
+        while pos < len(data):
+            if len(data) - pos < 4:
+                raise ProtocolError("OSC bundle element size truncated")
+            (size,) = struct.unpack_from(">i", data, pos)
+            pos += 4
+            if size <= 0 or size % 4 or size > len(data) - pos:
+                raise ProtocolError(f"OSC bundle element of bad size {size}")
+            elements.append(data[pos:pos + size])
+            pos += size
+        stack.extend((e, depth + 1) for e in reversed(elements))
+    return out
+
+
+def osc_type_tags(message: bytes) -> str:
+    """The type-tag string of one OSC message (``",sif"``), or "" when it has none.
+
+    Raises:
+        ProtocolError: the address or type tags are not OSC strings.
+    """
+    try:
+        _, pos = osc_types.get_string(message, 0)
+        if pos >= len(message):
+            return ""
+        tags, _ = osc_types.get_string(message, pos)
+    except osc_types.ParseError as e:
+        raise ProtocolError(f"not an OSC message: {e}") from None
+    return tags

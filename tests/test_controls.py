@@ -2,6 +2,7 @@
 buffer and the live ZeroMQ header (bridge/controls.py, blinks.py, engine.py, sinks.py)."""
 
 import socket
+import struct
 import time
 from pathlib import Path
 
@@ -150,3 +151,75 @@ def test_ring_buffer_wraps_and_zero_fills():
     np.testing.assert_array_equal(r.read_mono(-2, 2), [0, 0, 0, 0])  # before 0: zeros
     np.testing.assert_array_equal(r.read_mono(13, 17), [13, 14, 0, 0])  # not yet written
     np.testing.assert_array_equal(r.read_mono(3, 6), [0, 0, 5])  # overwritten: zeros
+
+
+def _bundle(*elements: bytes) -> bytes:
+    body = b"".join(struct.pack(">i", len(e)) + e for e in elements)
+    return b"#bundle\0" + b"\0" * 7 + b"\1" + body
+
+
+def _message(address: str, tags: str, payload: bytes = b"") -> bytes:
+    pad = lambda b: b + b"\0" * (4 - len(b) % 4)  # noqa: E731
+    return pad(address.encode()) + pad(tags.encode()) + payload
+
+
+@pytest.mark.parametrize("packet, kind", [
+    (b"#bundle\0" + b"\0" * 7 + b"\1" + struct.pack(">i", -4), "malformed OSC bundle"),
+    (_bundle(b"\0" * 3), "malformed OSC bundle"),
+    (_bundle(b"\0" * 8)[:-2], "malformed OSC bundle"),
+    (b"#bundle\0" + b"\0" * 4, "malformed OSC bundle"),
+])
+def test_malformed_bundles_are_one_counted_problem_each(packet, kind):
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    server = ControlServer("127.0.0.1:0", s)
+    try:
+        server.handle(packet)
+    finally:
+        server.close()
+    assert dict(server.problems.counts) == {kind: 1}
+
+
+def test_deeply_nested_bundle_is_refused_and_shallow_ones_apply():
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    server = ControlServer("127.0.0.1:0", s)
+    deep = _message("/medtalk/emotion", ",s", b"sad\0")
+    for _ in range(1200):
+        deep = _bundle(deep)
+    shallow = _bundle(_bundle(_message("/medtalk/emotion", ",s", b"fear\0\0\0\0")),
+                      _message("/medtalk/blink", ",i", struct.pack(">i", 0)))
+    try:
+        server.handle(deep)
+        server.handle(shallow)
+    finally:
+        server.close()
+    assert s.emotion == "fear" and s.blinks is False
+    assert dict(server.problems.counts) == {"malformed OSC bundle": 1}
+
+
+def test_unsupported_type_tags_are_counted_not_logged_per_packet(caplog):
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    server = ControlServer("127.0.0.1:0", s)
+    try:
+        for tag in ("I", "c", "I"):
+            server.handle(_message("/medtalk/blink", "," + tag, b"\0" * 4))
+    finally:
+        server.close()
+    assert dict(server.problems.counts) == {"unsupported OSC argument type": 3}
+    assert "Unhandled parameter type" not in caplog.text
+
+
+def test_the_red_team_bundle_does_not_stop_the_control_thread():
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    server = ControlServer("127.0.0.1:0", s)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            raw.sendto(b"#bundle\0" + b"\0" * 7 + b"\1" + struct.pack(">i", -4),
+                       ("127.0.0.1", server.port))
+        SimpleUDPClient("127.0.0.1", server.port).send_message("/medtalk/emotion", "angry")
+        deadline = time.monotonic() + 5
+        while s.emotion != "angry" and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        server.close()
+    assert s.emotion == "angry"
+    assert server.problems.counts["malformed OSC bundle"] == 1
