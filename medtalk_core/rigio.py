@@ -26,17 +26,48 @@ FORMATS = (".txt", ".csv", ".json")
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
-    A reader never sees a half-written file, and a failure leaves no file behind.
+    A reader never sees a half-written file, and a failure leaves no file behind. The file's
+    mode follows the umask (as ``open`` would create it), not ``mkstemp``'s 0600.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()) -> str:
+    """Check, before any work, that a rig can be written to ``path``; returns its format.
+
+    Raises:
+        MedtalkError: unknown extension; ``path`` is a folder, lies in a missing or unwritable
+            folder, or is one of ``inputs`` (it would overwrite them).
+    """
+    path = Path(path)
+    ext = check_format(path)
+    folder = path.parent
+    if path.is_dir():
+        raise MedtalkError(f"output {path} is a folder: name a file")
+    if not folder.is_dir():
+        raise MedtalkError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MedtalkError(f"output folder is not writable: {folder}")
+    for src in inputs:
+        if path.exists() and Path(src).exists() and os.path.samefile(path, src):
+            raise MedtalkError(f"output {path} is the input {src}: it would be overwritten")
+    return ext
 
 
 def check_format(path: str | os.PathLike) -> str:
@@ -52,8 +83,14 @@ def check_format(path: str | os.PathLike) -> str:
 
 
 def format_rig(frames: np.ndarray, ext: str, fps: int = rig.FPS) -> str:
-    """Render ``frames`` float ``(T, 174)`` as the text of format ``ext`` (``.txt/.csv/.json``)."""
+    """Render ``frames`` float ``(T, 174)`` as the text of format ``ext`` (``.txt/.csv/.json``).
+
+    Raises:
+        MedtalkError: a value is NaN or infinite (it never reaches a file).
+    """
     frames = np.asarray(frames, np.float32).reshape(-1, rig.NUM_CONTROLS)
+    if not np.isfinite(frames).all():
+        raise MedtalkError("the animation has NaN or infinite values: nothing written")
     if ext == ".json":
         return json.dumps(
             {"fps": fps, "names": list(rig.CONTROL_NAMES), "frames": frames.round(6).tolist()}

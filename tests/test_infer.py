@@ -114,3 +114,58 @@ def test_emotion_label_changes_the_upper_face(animator, english_clip):
     brow = rig.INDEX["CTRL_L_brow_down-translateY"]
     assert happy[:, pull].mean() > angry[:, pull].mean() + 0.05
     assert angry[:, brow].mean() > happy[:, brow].mean() + 0.05
+
+
+REAL_WAV = "/usr/share/codec2/raw/speech_orig_16k.wav"
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--intensity", "nan"], "--intensity"), (["--intensity", "inf"], "--intensity"),
+    (["--intensity", "-1"], "--intensity"), (["--intensity", "1e9"], "--intensity"),
+    (["--language", "xx"], "unknown language"),
+])
+def test_bad_arguments_are_one_line_errors_before_any_work(tmp_path, capsys, extra, needle):
+    from medtalk.cli import main
+
+    out = tmp_path / "face.txt"
+    assert main(["infer", REAL_WAV, "--emotion", "happy", "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+    assert not out.exists()
+
+
+def test_output_paths_are_checked_first(tmp_path, capsys):
+    from medtalk.cli import main
+
+    same = tmp_path / "same.txt"
+    same.write_text("keep")
+    folder = tmp_path / "dir.txt"
+    folder.mkdir()
+    for out in (same, folder, tmp_path / "missing" / "x.txt"):
+        assert main(["infer", str(same), "--emotion", "happy", "-o", str(out)]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert same.read_text() == "keep"
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from medtalk_core.rigio import write_rig
+
+    old = os.umask(0o022)
+    try:
+        write_rig(tmp_path / "a.txt", np.zeros((2, 174), np.float32))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_nan_never_reaches_a_file(tmp_path):
+    from medtalk_core.errors import MedtalkError
+    from medtalk_core.rigio import write_rig
+
+    frames = np.zeros((2, 174), np.float32)
+    frames[1, 3] = np.nan
+    with pytest.raises(MedtalkError):
+        write_rig(tmp_path / "a.txt", frames)
+    assert list(tmp_path.iterdir()) == []
