@@ -6,6 +6,8 @@
 //
 // usage: fuzz_tests VECTORS_DIR [ITERATIONS]
 
+#include "MEDTalkConnection.h"
+#include "MEDTalkStreamTracker.h"
 #include "test_util.h"
 
 #include <cmath>

@@ -1,6 +1,6 @@
-// A small live receiver built from MEDTalkPacket, as the Unreal plugin uses it: listens on UDP
-// (OSC) or subscribes over ZeroMQ (libzmq), decodes and validates every packet, keeps the
-// StreamTracker bookkeeping, and writes one line per accepted frame:
+// A live receiver that runs the plugin's own receive loop (medtalk::Receiver, MEDTalkReceiver.h):
+// listens on UDP (OSC; BSD sockets stand in for the engine's FSocket) or subscribes over ZeroMQ
+// (libzmq), and writes one line per frame the loop accepts:
 //
 //     INDEX TIME(float64 bits, hex) VALUE_0 ... VALUE_173 (float32 bits, hex)
 //
@@ -13,22 +13,21 @@
 //                 [--subject NAME] [--emotion LABEL] [--timeout SECONDS]
 // --ready: written once listening; for --udp it holds the bound port (127.0.0.1, ephemeral).
 
-#include "MEDTalkPacket.h"
+#include "MEDTalkReceiver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zmq.h>
 
-#include <chrono>
+#include <cerrno>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,11 +45,6 @@ struct Options
     double timeout_s = 120.0;
 };
 
-double Now()
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 void WriteFileAtomically(const std::string& path, const std::string& text)
 {
     const std::string tmp = path + ".tmp";
@@ -63,44 +57,89 @@ void WriteFileAtomically(const std::string& path, const std::string& text)
     std::rename(tmp.c_str(), path.c_str());
 }
 
-// Everything the receiver saw; checked at the end.
-struct Receiver
+// medtalk::UdpSocket over a BSD socket (the plugin's is over FSocket).
+class PosixUdpSocket final : public medtalk::UdpSocket
+{
+public:
+    explicit PosixUdpSocket(int fd) : fd_(fd) {}
+    ~PosixUdpSocket() override { close(fd_); }
+    PosixUdpSocket(const PosixUdpSocket&) = delete;
+    PosixUdpSocket& operator=(const PosixUdpSocket&) = delete;
+
+    bool Wait(double timeout_s) override
+    {
+        pollfd pfd{fd_, POLLIN, 0};
+        return poll(&pfd, 1, static_cast<int>(timeout_s * 1000)) > 0;
+    }
+
+    std::int64_t Receive(std::uint8_t* buffer, std::size_t capacity) override
+    {
+        // MSG_TRUNC: the datagram's full size, also when it was longer than the buffer.
+        return recv(fd_, buffer, capacity, MSG_DONTWAIT | MSG_TRUNC);
+    }
+
+private:
+    int fd_;
+};
+
+// Binds config.bind:config.port (port 0: any free port, written to `bound_port`).
+std::unique_ptr<medtalk::UdpSocket> OpenUdp(const medtalk::ReceiverConfig& config,
+                                            std::string& error, int& bound_port)
+{
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(config.port));
+    if (inet_pton(AF_INET, config.bind.c_str(), &addr.sin_addr) != 1)
+    {
+        error = "bad bind address";
+        return nullptr;
+    }
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+    {
+        error = std::string("socket: ") + std::strerror(errno);
+        return nullptr;
+    }
+    std::unique_ptr<medtalk::UdpSocket> sock = std::make_unique<PosixUdpSocket>(fd);
+    const int buffer_bytes = medtalk::kUdpReceiveBufferBytes;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
+    socklen_t len = sizeof addr;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
+        || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    {
+        error = "cannot bind " + medtalk::ReceiverAddress(config) + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    bound_port = ntohs(addr.sin_port);
+    return sock;
+}
+
+// Records what the receive loop hands over; checked at the end.
+struct Recorder final : medtalk::ReceiverListener
 {
     Options opt;
-    medtalk::StreamTracker tracker{0.5};
+    int bound_port = 0;
+    bool transport_failed = false;
     std::string lines;
     long frames = 0;
-    long names_messages = 0;
+    long names_published = 0;
     long names_mismatch = 0;
-    long wrong_subject = 0;
     long wrong_time = 0;
     long wrong_stream_info = 0;
-    long unknown = 0;
-    std::map<std::string, long> rejected;
     double t0 = 0.0;
 
     bool Done() const { return frames >= opt.frames; }
 
-    void OnNames(const medtalk::Names& names)
+    void OnNames(const std::vector<std::string>& names) override
     {
-        ++names_messages;
+        ++names_published;
         const std::vector<std::string> built_in(medtalk::kControlNames,
                                                 medtalk::kControlNames + medtalk::kNumControls);
-        names_mismatch += names.names != built_in || (opt.udp && names.subject != opt.subject);
-        tracker.UpdateNames(names.names);
+        names_mismatch += names != built_in;
     }
 
-    void OnFrame(const medtalk::Frame& f)
+    void OnFrame(const medtalk::Frame& f, double /*arrival_s*/) override
     {
-        if (f.subject != opt.subject)
-        {
-            ++wrong_subject;
-            return;
-        }
-        if (!tracker.OnFrame(f.index, Now()).accept)
-        {
-            return;
-        }
         std::uint64_t time_bits;
         const double expected_time = static_cast<double>(f.index) / medtalk::kFps;
         std::memcpy(&time_bits, &f.time, sizeof time_bits);
@@ -137,191 +176,60 @@ struct Receiver
         ++frames;
     }
 
-    void Reject(medtalk::Status status) { ++rejected[medtalk::StatusName(status)]; }
-
-    int Report() const
+    void OnStatus(medtalk::ReceiverEvent event, const std::string& text) override
     {
+        std::printf("receiver: %s\n", text.c_str());
+        if (event == medtalk::ReceiverEvent::Listening)
+        {
+            WriteFileAtomically(opt.ready, opt.udp ? std::to_string(bound_port) + "\n"
+                                                   : std::string("connected\n"));
+        }
+        else if (event == medtalk::ReceiverEvent::TransportError)
+        {
+            transport_failed = true;
+        }
+    }
+
+    int Report(const medtalk::Receiver& receiver) const
+    {
+        const medtalk::StreamTracker& tracker = receiver.Tracker();
+        const medtalk::ReceiverStats& stats = receiver.Stats();
         WriteFileAtomically(opt.out, lines);
         std::printf("receiver (%s): %ld frames (lost %" PRIu64 ", dropped %" PRIu64
-                    ", restarts %" PRIu64 "), %ld names messages, %ld other OSC addresses "
-                    "or topics (ignored)\n",
+                    ", restarts %" PRIu64 "), %" PRIu64 " names messages, %" PRIu64
+                    " other OSC addresses or topics (ignored)\n",
                     opt.udp ? "udp" : "zmq", frames, tracker.frames_lost, tracker.frames_dropped,
-                    tracker.restarts, names_messages, unknown);
-        long rejects = 0;
-        for (const auto& kv : rejected)
+                    tracker.restarts, stats.names_messages, stats.ignored);
+        for (int s = 0; s < medtalk::kStatusCount; ++s)
         {
-            std::printf("receiver: rejected %ld packets: %s\n", kv.second, kv.first.c_str());
-            rejects += kv.second;
+            if (stats.rejected_by_status[s] > 0)
+            {
+                std::printf("receiver: rejected %" PRIu64 " packets: %s\n",
+                            stats.rejected_by_status[s],
+                            medtalk::StatusName(static_cast<medtalk::Status>(s)));
+            }
         }
         const bool ok = frames == opt.frames && tracker.frames_lost == 0
-            && tracker.frames_dropped == 0 && tracker.restarts == 0 && rejects == 0
-            && names_messages > 0 && names_mismatch == 0 && wrong_subject == 0 && wrong_time == 0
-            && wrong_stream_info == 0;
+            && tracker.frames_dropped == 0 && tracker.restarts == 0 && stats.rejected == 0
+            && stats.names_messages > 0 && names_published > 0 && names_mismatch == 0
+            && stats.other_subject_frames == 0 && stats.other_subject_names == 0
+            && wrong_time == 0 && wrong_stream_info == 0;
         if (!ok)
         {
-            std::printf("receiver: FAILED (expected %ld frames; names mismatches %ld, wrong "
-                        "subject %ld, wrong t %ld, wrong t0/emotion/intensity %ld)\n",
-                        opt.frames, names_mismatch, wrong_subject, wrong_time, wrong_stream_info);
+            std::printf("receiver: FAILED (expected %ld frames; names mismatches %ld, frames and "
+                        "names of other subjects %" PRIu64 " and %" PRIu64 ", wrong t %ld, wrong "
+                        "t0/emotion/intensity %ld)\n",
+                        opt.frames, names_mismatch, stats.other_subject_frames,
+                        stats.other_subject_names, wrong_time, wrong_stream_info);
         }
         return ok ? 0 : 1;
     }
 };
-
-int RunUdp(Receiver& r)
-{
-    const int sock = socket(AF_INET, SOCK_DGRAM, 0);
-    const int buffer_bytes = 4 << 20;
-    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof buffer_bytes);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (sock < 0 || bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
-        || getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    {
-        std::perror("udp socket");
-        return 2;
-    }
-    WriteFileAtomically(r.opt.ready, std::to_string(ntohs(addr.sin_port)) + "\n");
-    std::vector<std::uint8_t> buffer(medtalk::kDatagramBytes);
-    const double deadline = Now() + r.opt.timeout_s;
-    while (!r.Done() && Now() < deadline)
-    {
-        pollfd pfd{sock, POLLIN, 0};
-        if (poll(&pfd, 1, 200) <= 0)
-        {
-            continue;
-        }
-        const ssize_t n = recv(sock, buffer.data(), buffer.size(), MSG_TRUNC);
-        if (n < 0)
-        {
-            continue;
-        }
-        if (static_cast<std::size_t>(n) > buffer.size())
-        {
-            r.Reject(medtalk::Status::Oversized);
-            continue;
-        }
-        const std::size_t size = static_cast<std::size_t>(n);
-        switch (medtalk::ClassifyOsc(buffer.data(), size))
-        {
-            case medtalk::OscKind::Frame:
-            {
-                medtalk::Frame frame;
-                const medtalk::Status s = medtalk::DecodeOscFrame(buffer.data(), size, frame);
-                s == medtalk::Status::Ok ? r.OnFrame(frame) : r.Reject(s);
-                break;
-            }
-            case medtalk::OscKind::Names:
-            {
-                medtalk::Names names;
-                const medtalk::Status s = medtalk::DecodeOscNames(buffer.data(), size, names);
-                s == medtalk::Status::Ok ? r.OnNames(names) : r.Reject(s);
-                break;
-            }
-            case medtalk::OscKind::Unknown: ++r.unknown; break;
-        }
-    }
-    close(sock);
-    return r.Report();
-}
-
-int RunZmq(Receiver& r)
-{
-    void* context = zmq_ctx_new();
-    void* sub = zmq_socket(context, ZMQ_SUB);
-    const int reconnect_ms = 20;
-    const int timeout_ms = 200;
-    const int linger_ms = 0;
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    zmq_setsockopt(sub, ZMQ_RECONNECT_IVL, &reconnect_ms, sizeof reconnect_ms);
-    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
-    if (zmq_connect(sub, r.opt.endpoint.c_str()) != 0)
-    {
-        std::fprintf(stderr, "zmq_connect %s: %s\n", r.opt.endpoint.c_str(), zmq_strerror(zmq_errno()));
-        return 2;
-    }
-    WriteFileAtomically(r.opt.ready, "connected\n");
-    const double deadline = Now() + r.opt.timeout_s;
-    constexpr std::size_t kMaxParts = 8;
-    while (!r.Done() && Now() < deadline)
-    {
-        // zmq_msg_t must not be copied: receive into fixed slots, the extra parts into `extra`.
-        zmq_msg_t messages[kMaxParts];
-        zmq_msg_t extra;
-        std::size_t count = 0;
-        bool more = true;
-        bool failed = false;
-        bool too_many = false;
-        while (more)
-        {
-            zmq_msg_t& msg = count < kMaxParts ? messages[count] : extra;
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, sub, 0) < 0)
-            {
-                zmq_msg_close(&msg);
-                failed = true;  // timeout (a message arrives whole or not at all)
-                break;
-            }
-            more = zmq_msg_more(&msg) != 0;
-            if (&msg == &extra)
-            {
-                too_many = true;
-                zmq_msg_close(&extra);
-            }
-            else
-            {
-                ++count;
-            }
-        }
-        if (too_many)
-        {
-            r.Reject(medtalk::Status::WrongPartCount);
-        }
-        else if (!failed)
-        {
-            std::vector<medtalk::Part> parts;
-            for (std::size_t i = 0; i < count; ++i)
-            {
-                parts.push_back(medtalk::Part{static_cast<const std::uint8_t*>(zmq_msg_data(&messages[i])),
-                                              zmq_msg_size(&messages[i])});
-            }
-            auto topic_is = [&](const char* topic) {
-                return parts[0].size == 5 && std::memcmp(parts[0].data, topic, 5) == 0;
-            };
-            if (topic_is("names"))
-            {
-                medtalk::Names names;
-                const medtalk::Status s = medtalk::DecodeZmqNames(parts.data(), parts.size(), names);
-                s == medtalk::Status::Ok ? r.OnNames(names) : r.Reject(s);
-            }
-            else if (topic_is("frame"))
-            {
-                medtalk::Frame frame;
-                const medtalk::Status s = medtalk::DecodeZmqFrame(parts.data(), parts.size(), frame);
-                s == medtalk::Status::Ok ? r.OnFrame(frame) : r.Reject(s);
-            }
-            else
-            {
-                ++r.unknown;  // another topic: ignored, as in the plugin
-            }
-        }
-        for (std::size_t i = 0; i < count; ++i)
-        {
-            zmq_msg_close(&messages[i]);
-        }
-    }
-    zmq_close(sub);
-    zmq_ctx_term(context);
-    return r.Report();
-}
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    Receiver r;
+    Recorder r;
     for (int i = 1; i < argc; ++i)
     {
         const std::string arg = argv[i];
@@ -345,5 +253,27 @@ int main(int argc, char** argv)
                              "--out FILE --ready FILE [--subject NAME] [--timeout S]\n");
         return 2;
     }
-    return r.opt.udp ? RunUdp(r) : RunZmq(r);
+
+    medtalk::ReceiverConfig config;
+    config.transport = r.opt.udp ? medtalk::ReceiverConfig::Transport::Osc
+                                 : medtalk::ReceiverConfig::Transport::Zmq;
+    config.bind = "127.0.0.1";
+    config.port = 0;  // any free port, reported in the ready file
+    config.endpoint = r.opt.endpoint;
+    config.subject = r.opt.subject;
+    medtalk::Receiver receiver(config, r,
+                               [&r](const medtalk::ReceiverConfig& c, std::string& error) {
+                                   return OpenUdp(c, error, r.bound_port);
+                               });
+    const double deadline = receiver.Now() + r.opt.timeout_s;
+    while (!r.Done() && receiver.Now() < deadline)
+    {
+        receiver.Poll();
+        if (r.transport_failed)
+        {
+            return 2;
+        }
+    }
+    receiver.Close();
+    return r.Report(receiver);
 }

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Tests the Unreal plugin's portable packet code (MEDTalkLiveLink/.../Private/MEDTalkPacket.{h,cpp})
-# here, without the engine, built with g++:
+# Tests the Unreal plugin's engine-free receiver code (MEDTalkLiveLink/.../Private/MEDTalk{Names,
+# Json,Packet,Connection,StreamTracker,Receiver}.{h,cpp}) here, without the engine, built with g++:
 #   1. vector_tests: every golden packet of tests/protocol_vectors/ (written by the Python encoder,
-#      see tests/test_protocol_vectors.py) decoded and compared with expected.txt; StreamTracker
-#      and connection strings; built twice, number parsing by std::from_chars and by strtod;
+#      see tests/test_protocol_vectors.py) decoded and compared with expected.txt; StreamTracker,
+#      connection strings, and the receive loop on scripted datagrams; built twice, number parsing
+#      by std::from_chars and by strtod;
 #   2. fuzz_tests: truncations, byte changes, random bytes, hostile JSON, misaligned addresses,
 #      under AddressSanitizer + UndefinedBehaviorSanitizer with -fno-sanitize-recover;
 #   3. two live interop runs of `medtalk stream --file` (2 s of real speech, 120 frames) on
-#      loopback, received by `receiver` (built from the same code): over OSC/UDP, and over ZeroMQ
-#      with libzmq. Each C++ record is compared byte for byte with the Python side's record of the
-#      same stream (record_zmq.py: pyzmq + bridge/protocol.py): frame index, time and the 174 values.
+#      loopback, received by `receiver`, which runs the plugin's receive loop (MEDTalkReceiver):
+#      over OSC/UDP, and over ZeroMQ with libzmq. Each C++ record is compared byte for byte with
+#      the Python side's record of the same stream (record_zmq.py: pyzmq + bridge/protocol.py):
+#      frame index, time and the 174 values.
 # Needs g++, libzmq3-dev and the project installed (pip install -e .). Prints one summary line.
 set -euo pipefail
 
@@ -33,14 +35,31 @@ flags=(-std=c++17 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
 export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 echo "== build ($cxx, AddressSanitizer + UBSan)"
-"$cxx" "${flags[@]}" -c "$src/MEDTalkPacket.cpp" -o "$work/packet.o"
-"$cxx" "${flags[@]}" "$here/vector_tests.cpp" "$work/packet.o" -o "$work/vector_tests"
-# The same tests with strtod instead of std::from_chars (the path of standard libraries without
-# floating-point from_chars, e.g. Apple's libc++).
-"$cxx" "${flags[@]}" -DMEDTALK_NO_FROM_CHARS "$src/MEDTalkPacket.cpp" "$here/vector_tests.cpp" \
-    -o "$work/vector_tests_strtod"
-"$cxx" "${flags[@]}" "$here/fuzz_tests.cpp" "$work/packet.o" -o "$work/fuzz_tests"
-"$cxx" "${flags[@]}" "$here/receiver.cpp" "$work/packet.o" -lzmq -o "$work/receiver"
+# The packet code, twice: JSON numbers by std::from_chars, and by strtod (-DMEDTALK_NO_FROM_CHARS,
+# the path of standard libraries without floating-point from_chars, e.g. Apple's libc++). The
+# receive loop without ZeroMQ (the plugin's default build) for vector_tests, with it for receiver.
+packet_sources=(MEDTalkNames MEDTalkJson MEDTalkPacket MEDTalkConnection MEDTalkStreamTracker)
+objects=()
+objects_strtod=()
+for name in "${packet_sources[@]}"; do
+    "$cxx" "${flags[@]}" -c "$src/$name.cpp" -o "$work/$name.o"
+    "$cxx" "${flags[@]}" -DMEDTALK_NO_FROM_CHARS -c "$src/$name.cpp" -o "$work/$name.strtod.o"
+    objects+=("$work/$name.o")
+    objects_strtod+=("$work/$name.strtod.o")
+done
+"$cxx" "${flags[@]}" -DWITH_MEDTALK_ZMQ=0 -c "$src/MEDTalkReceiver.cpp" -o "$work/receiver_nozmq.o"
+"$cxx" "${flags[@]}" -DWITH_MEDTALK_ZMQ=1 -c "$src/MEDTalkReceiver.cpp" -o "$work/receiver_zmq.o"
+"$cxx" "${flags[@]}" "$here/vector_tests.cpp" "${objects[@]}" "$work/receiver_nozmq.o" \
+    -o "$work/vector_tests"
+"$cxx" "${flags[@]}" -DMEDTALK_NO_FROM_CHARS "$here/vector_tests.cpp" "${objects_strtod[@]}" \
+    "$work/receiver_nozmq.o" -o "$work/vector_tests_strtod"
+"$cxx" "${flags[@]}" "$here/fuzz_tests.cpp" "${objects[@]}" -o "$work/fuzz_tests"
+"$cxx" "${flags[@]}" "$here/receiver.cpp" "${objects[@]}" "$work/receiver_zmq.o" -lzmq \
+    -o "$work/receiver"
+# Unreal's unity builds paste a module's .cpp files into one: the engine-free ones must compile so.
+for name in "${packet_sources[@]}" MEDTalkReceiver; do echo "#include \"$name.cpp\""; done \
+    > "$work/unity.cpp"
+"$cxx" "${flags[@]}" -DWITH_MEDTALK_ZMQ=1 -c "$work/unity.cpp" -o "$work/unity.o"
 
 passed=0
 failed=0

@@ -1,13 +1,20 @@
 // Decodes every golden packet of tests/protocol_vectors/ with MEDTalkPacket and checks the result
 // against expected.txt (written by tests/test_protocol_vectors.py from bridge/protocol.py); then
-// checks the receiver bookkeeping (StreamTracker) and the connection-string parser.
+// checks the receiver bookkeeping (StreamTracker), the connection-string parser, and the receive
+// loop (Receiver) on scripted datagrams.
 //
 // usage: vector_tests VECTORS_DIR
 
+#include "MEDTalkConnection.h"
+#include "MEDTalkReceiver.h"
+#include "MEDTalkStreamTracker.h"
 #include "test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
+#include <memory>
 
 using namespace medtalk_test;
 
@@ -170,6 +177,201 @@ void CheckTracker(Checker& c)
     c.Equal(t.restarts, 3u, "restarts");
 }
 
+// Datagrams the test queues for the receive loop, instead of a network.
+struct ScriptedUdp
+{
+    std::deque<Bytes> datagrams;
+    std::size_t oversized = 0;  // datagrams to report as longer than the receive buffer
+};
+
+class ScriptedUdpSocket final : public medtalk::UdpSocket
+{
+public:
+    explicit ScriptedUdpSocket(ScriptedUdp& script) : script_(script) {}
+
+    bool Wait(double /*timeout_s*/) override
+    {
+        return !script_.datagrams.empty() || script_.oversized > 0;
+    }
+
+    std::int64_t Receive(std::uint8_t* buffer, std::size_t capacity) override
+    {
+        if (script_.oversized > 0)
+        {
+            --script_.oversized;
+            return static_cast<std::int64_t>(capacity) + 1;
+        }
+        if (script_.datagrams.empty())
+        {
+            return -1;
+        }
+        const Bytes datagram = script_.datagrams.front();
+        script_.datagrams.pop_front();
+        std::memcpy(buffer, datagram.data(), std::min(datagram.size(), capacity));
+        return static_cast<std::int64_t>(datagram.size());
+    }
+
+private:
+    ScriptedUdp& script_;
+};
+
+// Everything the receive loop hands over.
+struct Heard final : medtalk::ReceiverListener
+{
+    std::vector<std::vector<std::string>> names;
+    std::vector<std::int32_t> frames;
+    std::vector<double> arrivals;
+    std::vector<medtalk::ReceiverEvent> events;
+    std::vector<std::string> texts;
+
+    void OnNames(const std::vector<std::string>& n) override { names.push_back(n); }
+
+    void OnFrame(const medtalk::Frame& frame, double arrival_s) override
+    {
+        frames.push_back(frame.index);
+        arrivals.push_back(arrival_s);
+    }
+
+    void OnStatus(medtalk::ReceiverEvent event, const std::string& text) override
+    {
+        events.push_back(event);
+        texts.push_back(text);
+    }
+
+    std::size_t Count(medtalk::ReceiverEvent event) const
+    {
+        return static_cast<std::size_t>(std::count(events.begin(), events.end(), event));
+    }
+};
+
+const Bytes& VectorBytes(const std::vector<Vector>& vectors, const std::string& name)
+{
+    for (const Vector& v : vectors)
+    {
+        if (v.name == name && v.parts.size() == 1)
+        {
+            return v.parts[0];
+        }
+    }
+    std::fprintf(stderr, "no single-part vector %s\n", name.c_str());
+    std::exit(2);
+}
+
+// The receive loop on scripted datagrams and a scripted clock: transport retry, subject filter,
+// names before the first frame, rejects logged once, duplicates, changed names, silence.
+void CheckReceiver(Checker& c, const std::vector<Vector>& vectors)
+{
+    using medtalk::ReceiverEvent;
+    ScriptedUdp script;
+    double clock = 1000.0;
+    int opens = 0;
+    Heard heard;
+    medtalk::ReceiverConfig config;  // OSC, subject MEDTalk
+    medtalk::Receiver receiver(
+        config, heard,
+        [&](const medtalk::ReceiverConfig& cfg,
+            std::string& error) -> std::unique_ptr<medtalk::UdpSocket> {
+            if (opens++ == 0)
+            {
+                error = "cannot bind " + medtalk::ReceiverAddress(cfg) + " (in use?)";
+                return nullptr;
+            }
+            return std::make_unique<ScriptedUdpSocket>(script);
+        },
+        [&clock] { return clock; });
+
+    receiver.Poll();
+    c.Check(!receiver.IsOpen() && heard.Count(ReceiverEvent::TransportError) == 1
+                && receiver.StatusText()
+                       == "Error: cannot bind udp://127.0.0.1:9100 (in use?); retrying",
+            "receiver: a transport error is reported and shown");
+    receiver.Poll();
+    c.Check(opens == 1, "receiver: no retry before kReopenSeconds");
+    clock += medtalk::kReopenSeconds;
+    receiver.Poll();
+    c.Check(opens == 2 && receiver.IsOpen() && receiver.TransportError().empty()
+                && heard.Count(ReceiverEvent::Listening) == 1
+                && heard.texts.back() == "Listening on udp://127.0.0.1:9100 for subject MEDTalk",
+            "receiver: retried after kReopenSeconds, listening");
+    c.Equal(receiver.StatusText(), "Waiting for the bridge", "receiver: status before frames");
+
+    const Bytes& frame = VectorBytes(vectors, "osc_frame_example");  // frame 1 of MEDTalk
+    const Bytes& names = VectorBytes(vectors, "osc_names_MEDTalk");
+    Bytes state(frame.begin(), frame.begin() + 16);
+    std::memcpy(state.data(), "/medtalk/state\0", 16);
+    script.datagrams = {VectorBytes(vectors, "osc_frame_subject_1"),
+                        VectorBytes(vectors, "osc_names_custom"),
+                        VectorBytes(vectors, "bad_osc_frame_nan_value"),
+                        VectorBytes(vectors, "bad_osc_frame_nan_value"),
+                        state};
+    script.oversized = 1;
+    receiver.Poll();
+    const medtalk::ReceiverStats& stats = receiver.Stats();
+    c.Check(heard.frames.empty() && heard.names.empty() && stats.other_subject_frames == 1
+                && stats.other_subject == "M" && stats.other_subject_names == 1
+                && stats.ignored == 1 && stats.names_messages == 0,
+            "receiver: other subjects and addresses are counted, not handed over");
+    c.Check(stats.rejected == 3
+                && stats.rejected_by_status[static_cast<int>(medtalk::Status::NonFiniteValue)] == 2
+                && stats.rejected_by_status[static_cast<int>(medtalk::Status::Oversized)] == 1
+                && heard.Count(ReceiverEvent::Rejected) == 2,
+            "receiver: rejects counted, each reason reported once");
+    c.Equal(receiver.StatusText(), "Waiting: frames are for subject 'M'",
+            "receiver: status with frames of another subject");
+
+    script.datagrams = {frame, frame, names};
+    clock += 0.01;
+    receiver.Poll();
+    const std::vector<std::string> built_in(medtalk::kControlNames,
+                                            medtalk::kControlNames + medtalk::kNumControls);
+    c.Check(heard.names.size() == 1 && heard.names[0] == built_in && heard.frames.size() == 1
+                && heard.frames[0] == 1 && heard.arrivals[0] == clock,
+            "receiver: the built-in names before the first frame, the duplicate dropped, the "
+            "same names not published again");
+    c.Check(stats.names_messages == 1 && receiver.Tracker().frames_dropped == 1
+                && heard.Count(ReceiverEvent::StreamStarted) == 1
+                && heard.Count(ReceiverEvent::NamesChanged) == 0,
+            "receiver: stream start reported, names message counted");
+    c.Equal(receiver.StatusText(), "Receiving (1 frames, 0 lost, 3 rejected)",
+            "receiver: status while receiving");
+
+    Bytes renamed = names;
+    const std::string first = "CTRL_C_eye-translateX";
+    const auto at = std::search(renamed.begin(), renamed.end(), first.begin(), first.end());
+    c.Check(at != renamed.end(), "receiver: the names vector holds " + first);
+    if (at != renamed.end())
+    {
+        *(at + static_cast<long>(first.size()) - 1) = 'Z';
+    }
+    script.datagrams = {renamed};
+    clock += 0.01;
+    receiver.Poll();
+    c.Check(heard.names.size() == 2 && heard.names[1][0] == "CTRL_C_eye-translateZ"
+                && heard.names[1][1] == built_in[1] && heard.Count(ReceiverEvent::NamesChanged) == 1,
+            "receiver: changed names are published again");
+
+    clock += 1.0;
+    receiver.Poll();
+    c.Check(heard.Count(ReceiverEvent::Stale) == 1
+                && heard.texts.back() == "Subject MEDTalk: no frame for 1.0 s (stale)"
+                && receiver.StatusText() == "Stale: no frame for 1 s",
+            "receiver: silence reported once as stale");
+    receiver.Poll();
+    c.Check(heard.Count(ReceiverEvent::Stale) == 1, "receiver: stale reported once per silence");
+
+    // run.sh links vector_tests with the receive loop built without ZeroMQ, the plugin's default
+    // (the live ZeroMQ run tests it with ZeroMQ).
+    Heard zmq_heard;
+    medtalk::ReceiverConfig zmq_config;
+    zmq_config.transport = medtalk::ReceiverConfig::Transport::Zmq;
+    medtalk::Receiver zmq_receiver(zmq_config, zmq_heard, medtalk::UdpOpener());
+    zmq_receiver.Poll();
+    c.Check(!zmq_receiver.IsOpen() && zmq_heard.Count(ReceiverEvent::TransportError) == 1
+                && zmq_receiver.TransportError()
+                       == "this build has no ZeroMQ (see MEDTalkLiveLink.Build.cs)",
+            "receiver: a build without ZeroMQ says so");
+}
+
 void CheckConnectionStrings(Checker& c)
 {
     medtalk::ReceiverConfig config;
@@ -226,6 +428,7 @@ int main(int argc, char** argv)
     CheckBuiltInNames(c, vectors);
     CheckTracker(c);
     CheckConnectionStrings(c);
+    CheckReceiver(c, vectors);
     std::printf("%zu vectors (%d valid, %zu faulty)\n", vectors.size(), good,
                 vectors.size() - static_cast<std::size_t>(good));
     return c.Finish("vector_tests");

@@ -10,18 +10,19 @@
 #include "ILiveLinkSource.h"
 #include "LiveLinkTypes.h"
 
-#include "MEDTalkPacket.h"
+#include "MEDTalkReceiver.h"
 
 #include <atomic>
+#include <string>
+#include <vector>
 
 class FRunnableThread;
-class FSocket;
 class ILiveLinkClient;
 class UMEDTalkLiveLinkSourceSettings;
 
 DECLARE_LOG_CATEGORY_EXTERN(LogMEDTalkLiveLink, Log, All);
 
-class FMEDTalkLiveLinkSource : public ILiveLinkSource, public FRunnable
+class FMEDTalkLiveLinkSource : public ILiveLinkSource, public FRunnable, private medtalk::ReceiverListener
 {
 public:
 	explicit FMEDTalkLiveLinkSource(const medtalk::ReceiverConfig& InConfig);
@@ -43,42 +44,21 @@ public:
 	virtual void Stop() override;
 
 private:
-	FString Address() const;  // "udp://127.0.0.1:9100" or the ZeroMQ endpoint
+	// medtalk::ReceiverListener, on the receiver thread: names and frames become Live Link data.
+	virtual void OnNames(const std::vector<std::string>& Names) override;
+	virtual void OnFrame(const medtalk::Frame& Frame, double ArrivalSeconds) override;
+	virtual void OnStatus(medtalk::ReceiverEvent Event, const std::string& Text) override;
 
-	// All of these run on the receiver thread.
-	bool OpenTransport();
-	void CloseTransport();
-	void ReceiveOsc();
-	void ReceiveZmq();
-	void HandleFrame(const medtalk::Frame& Frame);
-	void HandleNames(const medtalk::Names& Names);
-	void Reject(medtalk::Status Status);
-	void PushStaticDataIfDue();
-	void CheckSilence(double Now);
-	void UpdateStatus(double Now);
+	void UpdateStatus();
 
 	const medtalk::ReceiverConfig Config;
 	ILiveLinkClient* Client = nullptr;
 	FLiveLinkSubjectKey SubjectKey;
 
-	medtalk::StreamTracker Tracker;  // receiver thread only
-	TArray<uint8> Buffer;
-	FSocket* Socket = nullptr;
-#if WITH_MEDTALK_ZMQ
-	void* ZmqContext = nullptr;
-	void* ZmqSocket = nullptr;
-#endif
-	bool bTransportOpen = false;
-	bool bStale = false;
-	uint64 RejectedPackets = 0;
-	uint64 OtherSubjectFrames = 0;
-	uint32 LoggedStatuses = 0;  // bit per medtalk::Status already logged
-	FString OtherSubject;
-	FString TransportError;
+	medtalk::Receiver Receiver;  // the receive loop (engine-free, MEDTalkReceiver.h); receiver thread only
 
 	FRunnableThread* Thread = nullptr;
 	std::atomic<bool> bStopping{false};
-	std::atomic<double> StaleAfterSeconds{0.5};
 
 	mutable FCriticalSection StatusLock;
 	FString StatusText;  // written by the receiver thread

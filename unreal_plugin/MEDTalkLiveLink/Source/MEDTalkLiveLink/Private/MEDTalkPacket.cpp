@@ -1,101 +1,16 @@
-// MEDTalk Live wire protocol, receiver side (see MEDTalkPacket.h and docs/protocol.md).
+// MEDTalk Live wire protocol, receiver side: the OSC and ZeroMQ decoders (see MEDTalkPacket.h and
+// docs/protocol.md).
 
 #include "MEDTalkPacket.h"
 
-#include <cerrno>
+#include "MEDTalkJson.h"
+
 #include <cfloat>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <system_error>
 
 namespace medtalk
 {
-const char* const kControlNames[kNumControls] = {
-    "CTRL_C_eye-translateX", "CTRL_C_eye-translateY", "CTRL_C_eye_parallelLook-translateY",
-    "CTRL_C_jaw-translateX", "CTRL_C_jaw-translateY", "CTRL_C_jaw_fwdBack-translateY",
-    "CTRL_C_jaw_openExtreme-translateY", "CTRL_C_mouth-translateX", "CTRL_C_mouth-translateY",
-    "CTRL_C_mouth_lipShiftD-translateY", "CTRL_C_mouth_lipShiftU-translateY",
-    "CTRL_C_mouth_stickyD-translateY", "CTRL_C_mouth_stickyU-translateY",
-    "CTRL_C_neck_swallow-translateY", "CTRL_C_teethD-translateX", "CTRL_C_teethD-translateY",
-    "CTRL_C_teethU-translateX", "CTRL_C_teethU-translateY", "CTRL_C_teeth_fwdBackD-translateY",
-    "CTRL_C_teeth_fwdBackU-translateY", "CTRL_C_tongue-translateX", "CTRL_C_tongue-translateY",
-    "CTRL_C_tongue_inOut-translateY", "CTRL_C_tongue_narrowWide-translateY",
-    "CTRL_C_tongue_press-translateY", "CTRL_C_tongue_roll-translateX",
-    "CTRL_C_tongue_roll-translateY", "CTRL_C_tongue_tip-translateX",
-    "CTRL_C_tongue_tip-translateY", "CTRL_L_brow_down-translateY",
-    "CTRL_L_brow_lateral-translateY", "CTRL_L_brow_raiseIn-translateY",
-    "CTRL_L_brow_raiseOut-translateY", "CTRL_L_ear_up-translateY", "CTRL_L_eye-translateX",
-    "CTRL_L_eye-translateY", "CTRL_L_eye_blink-translateY", "CTRL_L_eye_cheekRaise-translateY",
-    "CTRL_L_eye_eyelidD-translateY", "CTRL_L_eye_eyelidU-translateY",
-    "CTRL_L_eye_faceScrunch-translateY", "CTRL_L_eye_lidPress-translateY",
-    "CTRL_L_eye_pupil-translateY", "CTRL_L_eye_squintInner-translateY",
-    "CTRL_L_eyelashes_tweakerIn-translateY", "CTRL_L_eyelashes_tweakerOut-translateY",
-    "CTRL_L_jaw_ChinRaiseD-translateY", "CTRL_L_jaw_ChinRaiseU-translateY",
-    "CTRL_L_jaw_chinCompress-translateY", "CTRL_L_jaw_clench-translateY",
-    "CTRL_L_mouth_corner-translateX", "CTRL_L_mouth_corner-translateY",
-    "CTRL_L_mouth_cornerDepress-translateY", "CTRL_L_mouth_cornerPull-translateY",
-    "CTRL_L_mouth_cornerSharpnessD-translateY", "CTRL_L_mouth_cornerSharpnessU-translateY",
-    "CTRL_L_mouth_dimple-translateY", "CTRL_L_mouth_funnelD-translateY",
-    "CTRL_L_mouth_funnelU-translateY", "CTRL_L_mouth_lipBiteD-translateY",
-    "CTRL_L_mouth_lipBiteU-translateY", "CTRL_L_mouth_lipSticky-translateY",
-    "CTRL_L_mouth_lipsBlow-translateY", "CTRL_L_mouth_lipsPressU-translateY",
-    "CTRL_L_mouth_lipsRollD-translateY", "CTRL_L_mouth_lipsRollU-translateY",
-    "CTRL_L_mouth_lipsTogetherD-translateY", "CTRL_L_mouth_lipsTogetherU-translateY",
-    "CTRL_L_mouth_lipsTowardsTeethD-translateY", "CTRL_L_mouth_lipsTowardsTeethU-translateY",
-    "CTRL_L_mouth_lowerLipDepress-translateY", "CTRL_L_mouth_pressD-translateY",
-    "CTRL_L_mouth_pressU-translateY", "CTRL_L_mouth_purseD-translateY",
-    "CTRL_L_mouth_purseU-translateY", "CTRL_L_mouth_pushPullD-translateY",
-    "CTRL_L_mouth_pushPullU-translateY", "CTRL_L_mouth_sharpCornerPull-translateY",
-    "CTRL_L_mouth_stickyInnerD-translateY", "CTRL_L_mouth_stickyInnerU-translateY",
-    "CTRL_L_mouth_stickyOuterD-translateY", "CTRL_L_mouth_stickyOuterU-translateY",
-    "CTRL_L_mouth_stretch-translateY", "CTRL_L_mouth_stretchLipsClose-translateY",
-    "CTRL_L_mouth_suckBlow-translateY", "CTRL_L_mouth_thicknessD-translateY",
-    "CTRL_L_mouth_thicknessU-translateY", "CTRL_L_mouth_tightenD-translateY",
-    "CTRL_L_mouth_tightenU-translateY", "CTRL_L_mouth_towardsD-translateY",
-    "CTRL_L_mouth_towardsU-translateY", "CTRL_L_mouth_upperLipRaise-translateY",
-    "CTRL_L_neck_mastoidContract-translateY", "CTRL_L_neck_stretch-translateY",
-    "CTRL_L_nose-translateX", "CTRL_L_nose-translateY", "CTRL_L_nose_nasolabialDeepen-translateY",
-    "CTRL_L_nose_wrinkleUpper-translateY", "CTRL_R_brow_down-translateY",
-    "CTRL_R_brow_lateral-translateY", "CTRL_R_brow_raiseIn-translateY",
-    "CTRL_R_brow_raiseOut-translateY", "CTRL_R_ear_up-translateY", "CTRL_R_eye-translateX",
-    "CTRL_R_eye-translateY", "CTRL_R_eye_blink-translateY", "CTRL_R_eye_cheekRaise-translateY",
-    "CTRL_R_eye_eyelidD-translateY", "CTRL_R_eye_eyelidU-translateY",
-    "CTRL_R_eye_faceScrunch-translateY", "CTRL_R_eye_lidPress-translateY",
-    "CTRL_R_eye_pupil-translateY", "CTRL_R_eye_squintInner-translateY",
-    "CTRL_R_eyelashes_tweakerIn-translateY", "CTRL_R_eyelashes_tweakerOut-translateY",
-    "CTRL_R_jaw_ChinRaiseD-translateY", "CTRL_R_jaw_ChinRaiseU-translateY",
-    "CTRL_R_jaw_chinCompress-translateY", "CTRL_R_jaw_clench-translateY",
-    "CTRL_R_mouth_corner-translateX", "CTRL_R_mouth_corner-translateY",
-    "CTRL_R_mouth_cornerDepress-translateY", "CTRL_R_mouth_cornerPull-translateY",
-    "CTRL_R_mouth_cornerSharpnessD-translateY", "CTRL_R_mouth_cornerSharpnessU-translateY",
-    "CTRL_R_mouth_dimple-translateY", "CTRL_R_mouth_funnelD-translateY",
-    "CTRL_R_mouth_funnelU-translateY", "CTRL_R_mouth_lipBiteD-translateY",
-    "CTRL_R_mouth_lipBiteU-translateY", "CTRL_R_mouth_lipSticky-translateY",
-    "CTRL_R_mouth_lipsBlow-translateY", "CTRL_R_mouth_lipsPressU-translateY",
-    "CTRL_R_mouth_lipsRollD-translateY", "CTRL_R_mouth_lipsRollU-translateY",
-    "CTRL_R_mouth_lipsTogetherD-translateY", "CTRL_R_mouth_lipsTogetherU-translateY",
-    "CTRL_R_mouth_lipsTowardsTeethD-translateY", "CTRL_R_mouth_lipsTowardsTeethU-translateY",
-    "CTRL_R_mouth_lowerLipDepress-translateY", "CTRL_R_mouth_pressD-translateY",
-    "CTRL_R_mouth_pressU-translateY", "CTRL_R_mouth_purseD-translateY",
-    "CTRL_R_mouth_purseU-translateY", "CTRL_R_mouth_pushPullD-translateY",
-    "CTRL_R_mouth_pushPullU-translateY", "CTRL_R_mouth_sharpCornerPull-translateY",
-    "CTRL_R_mouth_stickyInnerD-translateY", "CTRL_R_mouth_stickyInnerU-translateY",
-    "CTRL_R_mouth_stickyOuterD-translateY", "CTRL_R_mouth_stickyOuterU-translateY",
-    "CTRL_R_mouth_stretch-translateY", "CTRL_R_mouth_stretchLipsClose-translateY",
-    "CTRL_R_mouth_suckBlow-translateY", "CTRL_R_mouth_thicknessD-translateY",
-    "CTRL_R_mouth_thicknessU-translateY", "CTRL_R_mouth_tightenD-translateY",
-    "CTRL_R_mouth_tightenU-translateY", "CTRL_R_mouth_towardsD-translateY",
-    "CTRL_R_mouth_towardsU-translateY", "CTRL_R_mouth_upperLipRaise-translateY",
-    "CTRL_R_neck_mastoidContract-translateY", "CTRL_R_neck_stretch-translateY",
-    "CTRL_R_nose-translateX", "CTRL_R_nose-translateY", "CTRL_R_nose_nasolabialDeepen-translateY",
-    "CTRL_R_nose_wrinkleUpper-translateY", "CTRL_lookAtSwitch-translateY",
-    "CTRL_neckCorrectivesMultiplyerD-translateY", "CTRL_neckCorrectivesMultiplyerM-translateY",
-    "CTRL_neckCorrectivesMultiplyerU-translateY", "CTRL_neck_digastricUpDown-translateY",
-    "CTRL_neck_throatExhaleInhale-translateY", "CTRL_neck_throatUpDown-translateY"
-};
-
 // Helpers live in a named namespace (not an anonymous one) so that Unreal's unity builds, which
 // paste several .cpp files together, cannot collide with them.
 namespace packet_detail
@@ -140,22 +55,6 @@ double DoubleFromBits(std::uint64_t bits)
 bool IsPrintableAscii(unsigned char c)
 {
     return c >= 0x20 && c <= 0x7e;
-}
-
-bool IsPrintableText(const std::string& text, std::size_t max_len)
-{
-    if (text.empty() || text.size() > max_len)
-    {
-        return false;
-    }
-    for (const char c : text)
-    {
-        if (!IsPrintableAscii(static_cast<unsigned char>(c)))
-        {
-            return false;
-        }
-    }
-    return true;
 }
 
 // Type tag string at data[16..196): `head` (",sid" or ",s"), then 174 times `fill`, then NUL
@@ -225,320 +124,6 @@ Status ReadSubject(const std::uint8_t* data, std::size_t size, std::string& subj
 {
     const Status status = ReadOscString(data, size, kSubjectOffset, kSubjectMax, subject, after);
     return (status == Status::Ok || status == Status::BadPadding) ? status : Status::BadSubject;
-}
-
-// A strict reader of RFC 8259 JSON restricted to ASCII bytes, for the ZeroMQ header and names.
-class JsonReader
-{
-public:
-    JsonReader(const std::uint8_t* data, std::size_t size) : cur_(data), end_(data + size) {}
-
-    void SkipSpace()
-    {
-        while (cur_ != end_ && (*cur_ == ' ' || *cur_ == '\t' || *cur_ == '\n' || *cur_ == '\r'))
-        {
-            ++cur_;
-        }
-    }
-
-    // The next significant character, or -1 at the end.
-    int Peek()
-    {
-        SkipSpace();
-        return cur_ == end_ ? -1 : *cur_;
-    }
-
-    bool Eat(char c)
-    {
-        if (Peek() == static_cast<unsigned char>(c))
-        {
-            ++cur_;
-            return true;
-        }
-        return false;
-    }
-
-    bool AtEnd() { return Peek() == -1; }
-
-    // A string, decoded to UTF-8 into `out` (nullptr: validate and skip).
-    bool String(std::string* out)
-    {
-        if (!Eat('"'))
-        {
-            return false;
-        }
-        while (cur_ != end_)
-        {
-            const std::uint8_t c = *cur_++;
-            if (c == '"')
-            {
-                return true;
-            }
-            if (c < 0x20 || c >= 0x80)
-            {
-                return false;  // raw control character, or a non-ASCII byte
-            }
-            if (c != '\\')
-            {
-                Append(out, c);
-                continue;
-            }
-            if (cur_ == end_)
-            {
-                return false;
-            }
-            const std::uint8_t e = *cur_++;
-            switch (e)
-            {
-                case '"': case '\\': case '/': Append(out, e); break;
-                case 'b': Append(out, '\b'); break;
-                case 'f': Append(out, '\f'); break;
-                case 'n': Append(out, '\n'); break;
-                case 'r': Append(out, '\r'); break;
-                case 't': Append(out, '\t'); break;
-                case 'u':
-                {
-                    std::uint32_t code = 0;
-                    if (!Hex4(code))
-                    {
-                        return false;
-                    }
-                    if (code >= 0xDC00 && code <= 0xDFFF)
-                    {
-                        return false;  // lone low surrogate
-                    }
-                    if (code >= 0xD800 && code <= 0xDBFF)
-                    {
-                        std::uint32_t low = 0;
-                        if (end_ - cur_ < 2 || cur_[0] != '\\' || cur_[1] != 'u')
-                        {
-                            return false;
-                        }
-                        cur_ += 2;
-                        if (!Hex4(low) || low < 0xDC00 || low > 0xDFFF)
-                        {
-                            return false;
-                        }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-                    }
-                    AppendUtf8(out, code);
-                    break;
-                }
-                default: return false;
-            }
-        }
-        return false;  // unterminated
-    }
-
-    // A number token; `text` receives its characters, `integer` whether it has no fraction and
-    // no exponent.
-    bool Number(std::string& text, bool& integer)
-    {
-        SkipSpace();
-        const std::uint8_t* start = cur_;
-        integer = true;
-        if (cur_ != end_ && *cur_ == '-')
-        {
-            ++cur_;
-        }
-        if (cur_ == end_ || !IsDigit(*cur_))
-        {
-            return false;
-        }
-        if (*cur_ == '0')
-        {
-            ++cur_;
-        }
-        else
-        {
-            SkipDigits();
-        }
-        if (cur_ != end_ && *cur_ == '.')
-        {
-            integer = false;
-            ++cur_;
-            if (cur_ == end_ || !IsDigit(*cur_))
-            {
-                return false;
-            }
-            SkipDigits();
-        }
-        if (cur_ != end_ && (*cur_ == 'e' || *cur_ == 'E'))
-        {
-            integer = false;
-            ++cur_;
-            if (cur_ != end_ && (*cur_ == '+' || *cur_ == '-'))
-            {
-                ++cur_;
-            }
-            if (cur_ == end_ || !IsDigit(*cur_))
-            {
-                return false;
-            }
-            SkipDigits();
-        }
-        text.assign(reinterpret_cast<const char*>(start), static_cast<std::size_t>(cur_ - start));
-        return true;
-    }
-
-    // Any value, validated and skipped.
-    bool SkipValue(int depth)
-    {
-        if (depth > kJsonMaxDepth)
-        {
-            return false;
-        }
-        const int c = Peek();
-        if (c == '"')
-        {
-            return String(nullptr);
-        }
-        if (c == '{')
-        {
-            ++cur_;
-            if (Eat('}'))
-            {
-                return true;
-            }
-            do
-            {
-                if (!String(nullptr) || !Eat(':') || !SkipValue(depth + 1))
-                {
-                    return false;
-                }
-            } while (Eat(','));
-            return Eat('}');
-        }
-        if (c == '[')
-        {
-            ++cur_;
-            if (Eat(']'))
-            {
-                return true;
-            }
-            do
-            {
-                if (!SkipValue(depth + 1))
-                {
-                    return false;
-                }
-            } while (Eat(','));
-            return Eat(']');
-        }
-        if (c == 't')
-        {
-            return Literal("true");
-        }
-        if (c == 'f')
-        {
-            return Literal("false");
-        }
-        if (c == 'n')
-        {
-            return Literal("null");
-        }
-        std::string text;
-        bool integer = false;
-        return Number(text, integer);
-    }
-
-private:
-    static bool IsDigit(std::uint8_t c) { return c >= '0' && c <= '9'; }
-
-    void SkipDigits()
-    {
-        while (cur_ != end_ && IsDigit(*cur_))
-        {
-            ++cur_;
-        }
-    }
-
-    bool Literal(const char* word)
-    {
-        const std::size_t n = std::strlen(word);
-        if (static_cast<std::size_t>(end_ - cur_) < n || std::memcmp(cur_, word, n) != 0)
-        {
-            return false;
-        }
-        cur_ += n;
-        return true;
-    }
-
-    bool Hex4(std::uint32_t& code)
-    {
-        if (end_ - cur_ < 4)
-        {
-            return false;
-        }
-        code = 0;
-        for (int i = 0; i < 4; ++i)
-        {
-            const std::uint8_t h = *cur_++;
-            std::uint32_t digit;
-            if (h >= '0' && h <= '9') digit = static_cast<std::uint32_t>(h - '0');
-            else if (h >= 'a' && h <= 'f') digit = static_cast<std::uint32_t>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') digit = static_cast<std::uint32_t>(h - 'A' + 10);
-            else return false;
-            code = (code << 4) | digit;
-        }
-        return true;
-    }
-
-    static void Append(std::string* out, std::uint8_t c)
-    {
-        if (out != nullptr)
-        {
-            out->push_back(static_cast<char>(c));
-        }
-    }
-
-    static void AppendUtf8(std::string* out, std::uint32_t code)
-    {
-        if (code < 0x80)
-        {
-            Append(out, static_cast<std::uint8_t>(code));
-        }
-        else if (code < 0x800)
-        {
-            Append(out, static_cast<std::uint8_t>(0xC0 | (code >> 6)));
-            Append(out, static_cast<std::uint8_t>(0x80 | (code & 0x3F)));
-        }
-        else if (code < 0x10000)
-        {
-            Append(out, static_cast<std::uint8_t>(0xE0 | (code >> 12)));
-            Append(out, static_cast<std::uint8_t>(0x80 | ((code >> 6) & 0x3F)));
-            Append(out, static_cast<std::uint8_t>(0x80 | (code & 0x3F)));
-        }
-        else
-        {
-            Append(out, static_cast<std::uint8_t>(0xF0 | (code >> 18)));
-            Append(out, static_cast<std::uint8_t>(0x80 | ((code >> 12) & 0x3F)));
-            Append(out, static_cast<std::uint8_t>(0x80 | ((code >> 6) & 0x3F)));
-            Append(out, static_cast<std::uint8_t>(0x80 | (code & 0x3F)));
-        }
-    }
-
-    const std::uint8_t* cur_;
-    const std::uint8_t* end_;
-};
-
-// Converts a JSON number token to the nearest double: std::from_chars where the standard library
-// has it for floating point (libstdc++ 11+, MSVC 2019+); otherwise strtod, which is correctly
-// rounded on the platforms Unreal supports but reads the decimal point of the current C locale
-// (Unreal leaves it at "C"). MEDTALK_NO_FROM_CHARS forces strtod (run.sh tests both).
-bool ToDouble(const std::string& text, double& value)
-{
-#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L && !defined(MEDTALK_NO_FROM_CHARS)
-    const char* first = text.data();
-    const char* last = first + text.size();
-    const std::from_chars_result result = std::from_chars(first, last, value);
-    return result.ec == std::errc() && result.ptr == last && std::isfinite(value);
-#else
-    char* end = nullptr;
-    errno = 0;
-    value = std::strtod(text.c_str(), &end);
-    return errno == 0 && end == text.c_str() + text.size() && std::isfinite(value);
-#endif
 }
 
 // A JSON integer token (no fraction, no exponent) in [0, 2^31 - 1].
@@ -659,7 +244,7 @@ Status ParseHeader(const Part& header, Frame& frame)
             else
             {
                 double value = 0.0;
-                if (!ToDouble(text, value))
+                if (!JsonNumberToDouble(text, value))
                 {
                     return field == kIntensity ? Status::NonFiniteValue : Status::NonFiniteTime;
                 }
@@ -701,49 +286,6 @@ Status ParseHeader(const Part& header, Frame& frame)
     frame.intensity = static_cast<float>(intensity);
     return Status::Ok;
 }
-
-std::string Trim(const std::string& text)
-{
-    const std::size_t first = text.find_first_not_of(" \t");
-    if (first == std::string::npos)
-    {
-        return std::string();
-    }
-    const std::size_t last = text.find_last_not_of(" \t");
-    return text.substr(first, last - first + 1);
-}
-
-bool IsDottedIpv4(const std::string& text)
-{
-    int parts = 0;
-    std::size_t i = 0;
-    while (i <= text.size())
-    {
-        std::size_t digits = 0;
-        int value = 0;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 4)
-        {
-            value = value * 10 + (text[i] - '0');
-            ++digits;
-            ++i;
-        }
-        if (digits == 0 || digits > 3 || value > 255)
-        {
-            return false;
-        }
-        ++parts;
-        if (i == text.size())
-        {
-            break;
-        }
-        if (text[i] != '.')
-        {
-            return false;
-        }
-        ++i;
-    }
-    return parts == 4;
-}
 }  // namespace packet_detail
 
 using namespace packet_detail;
@@ -775,6 +317,22 @@ const char* StatusName(Status status)
         case Status::BadNames: return "BadNames";
     }
     return "Unknown";
+}
+
+bool IsPrintableText(const std::string& text, std::size_t max_len)
+{
+    if (text.empty() || text.size() > max_len)
+    {
+        return false;
+    }
+    for (const char c : text)
+    {
+        if (!IsPrintableAscii(static_cast<unsigned char>(c)))
+        {
+            return false;
+        }
+    }
+    return true;
 }
 
 OscKind ClassifyOsc(const std::uint8_t* data, std::size_t size)
@@ -987,165 +545,6 @@ Status DecodeZmqNames(const Part* parts, std::size_t count, Names& out)
     }
     out = std::move(names);
     return Status::Ok;
-}
-
-bool ParseConnectionString(const std::string& text, ReceiverConfig& out, std::string& error)
-{
-    ReceiverConfig config;
-    std::size_t start = 0;
-    while (start <= text.size())
-    {
-        std::size_t end = text.find(';', start);
-        if (end == std::string::npos)
-        {
-            end = text.size();
-        }
-        const std::string item = Trim(text.substr(start, end - start));
-        start = end + 1;
-        if (item.empty())
-        {
-            continue;
-        }
-        const std::size_t eq = item.find('=');
-        if (eq == std::string::npos)
-        {
-            error = "'" + item + "' is not KEY=VALUE";
-            return false;
-        }
-        const std::string key = Trim(item.substr(0, eq));
-        const std::string value = Trim(item.substr(eq + 1));
-        if (key == "transport")
-        {
-            if (value != "osc" && value != "zmq")
-            {
-                error = "transport '" + value + "' is not osc or zmq";
-                return false;
-            }
-            config.transport = value == "osc" ? ReceiverConfig::Transport::Osc
-                                              : ReceiverConfig::Transport::Zmq;
-        }
-        else if (key == "bind")
-        {
-            if (!IsDottedIpv4(value))
-            {
-                error = "bind address '" + value + "' is not a dotted IPv4 address";
-                return false;
-            }
-            config.bind = value;
-        }
-        else if (key == "port")
-        {
-            long port = 0;
-            bool digits = !value.empty() && value.size() <= 5;
-            for (const char c : value)
-            {
-                digits = digits && c >= '0' && c <= '9';
-            }
-            if (digits)
-            {
-                port = std::strtol(value.c_str(), nullptr, 10);
-            }
-            if (!digits || port < 1 || port > 65535)
-            {
-                error = "port '" + value + "' is not an integer in 1-65535";
-                return false;
-            }
-            config.port = static_cast<int>(port);
-        }
-        else if (key == "endpoint")
-        {
-            if ((value.rfind("tcp://", 0) != 0 && value.rfind("ipc://", 0) != 0) || value.size() < 7)
-            {
-                error = "endpoint '" + value + "' is not tcp://HOST:PORT or ipc://PATH";
-                return false;
-            }
-            config.endpoint = value;
-        }
-        else if (key == "subject")
-        {
-            if (!IsPrintableText(value, kSubjectMax))
-            {
-                error = "subject '" + value + "' is not 1 to 63 printable ASCII characters";
-                return false;
-            }
-            config.subject = value;
-        }
-        else
-        {
-            error = "unknown key '" + key + "'";
-            return false;
-        }
-    }
-    out = config;
-    return true;
-}
-
-std::string ToConnectionString(const ReceiverConfig& config)
-{
-    if (config.transport == ReceiverConfig::Transport::Zmq)
-    {
-        return "transport=zmq;endpoint=" + config.endpoint + ";subject=" + config.subject;
-    }
-    return "transport=osc;bind=" + config.bind + ";port=" + std::to_string(config.port)
-        + ";subject=" + config.subject;
-}
-
-StreamTracker::StreamTracker(double stale_after) : stale_after_s(stale_after)
-{
-    names_.assign(kControlNames, kControlNames + kNumControls);
-}
-
-bool StreamTracker::UpdateNames(const std::vector<std::string>& names)
-{
-    if (names == names_)
-    {
-        return false;
-    }
-    names_ = names;
-    static_due_ = true;
-    return true;
-}
-
-bool StreamTracker::TakeStaticDataDue()
-{
-    const bool due = static_due_;
-    static_due_ = false;
-    return due;
-}
-
-StreamTracker::Verdict StreamTracker::OnFrame(std::int32_t index, double now_s)
-{
-    Verdict verdict;
-    if (!has_frames_)
-    {
-        verdict.restarted = true;
-    }
-    else if (now_s - last_arrival_s_ > kRestartSilenceS || index < last_index_ - kRestartIndexJump)
-    {
-        verdict.restarted = true;  // the bridge restarted (or the stream paused): a new stream
-        ++restarts;
-    }
-    else if (index > last_index_)
-    {
-        verdict.lost = static_cast<std::uint32_t>(index - last_index_ - 1);
-    }
-    else
-    {
-        ++frames_dropped;  // a duplicate, or a datagram overtaken by a later one
-        return verdict;
-    }
-    verdict.accept = true;
-    has_frames_ = true;
-    last_index_ = index;
-    last_arrival_s_ = now_s;
-    ++frames_accepted;
-    frames_lost += verdict.lost;
-    return verdict;
-}
-
-bool StreamTracker::IsStale(double now_s) const
-{
-    return has_frames_ && now_s - last_arrival_s_ > stale_after_s;
 }
 
 }  // namespace medtalk

@@ -1,9 +1,16 @@
-// MEDTalk Live wire protocol, receiver side: packet decoding and validation, and the stream
-// bookkeeping of a receiver (docs/protocol.md).
+// MEDTalk Live wire protocol, receiver side: packet decoding and validation (docs/protocol.md).
 //
-// Plain C++17 with no engine types: the Unreal plugin compiles it as part of its module, and
-// unreal_plugin/tests/run.sh compiles it with g++ (under AddressSanitizer and UBSan) against the
-// golden packets that the Python sender writes (tests/protocol_vectors/).
+// The receiver code of the plugin is plain C++17 with no engine types: the Unreal plugin compiles
+// it as part of its module, and unreal_plugin/tests/run.sh compiles it with g++ (under
+// AddressSanitizer and UBSan) against the golden packets that the Python sender writes
+// (tests/protocol_vectors/). It is split by concern:
+//
+//   MEDTalkNames          the 174 built-in control names
+//   MEDTalkJson           the strict JSON reader of the ZeroMQ header and names
+//   MEDTalkPacket         (this file) the OSC and ZeroMQ decoders
+//   MEDTalkConnection     Live Link connection strings: where a receiver listens
+//   MEDTalkStreamTracker  a receiver's bookkeeping: names, frame order, restarts, silence
+//   MEDTalkReceiver       the receive loop: sockets, decoding, bookkeeping, callbacks
 //
 // Every decoder reads only inside [data, data + size), never through a misaligned pointer, and
 // writes its output only when the packet is valid (Status::Ok).
@@ -15,9 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "MEDTalkNames.h"
+
 namespace medtalk
 {
-inline constexpr int kNumControls = 174;             // face-board controls per frame, rig order
 inline constexpr int kFps = 60;                      // frames per second of audio time
 inline constexpr std::size_t kSubjectMax = 63;       // longest subject, bytes
 inline constexpr std::size_t kNameMax = 255;         // longest control name a receiver accepts
@@ -29,11 +37,6 @@ inline constexpr std::size_t kOscNamesMaxBytes = 196 + 64 + (kNameMax + 1) * kNu
 inline constexpr std::size_t kDatagramBytes = 65536;     // receive buffer: any UDP datagram fits
 inline constexpr std::size_t kZmqHeaderMaxBytes = 65536; // a frame header is 120 bytes or more
 inline constexpr std::size_t kZmqNamesMaxBytes = 65536;  // the names list is 6072 bytes
-inline constexpr int kJsonMaxDepth = 16;                 // nesting of unknown header fields
-
-// The 174 control names in rig order (medtalk_core/data/metahuman_controls_174.txt): the
-// subject's property names until /medtalk/names arrives.
-extern const char* const kControlNames[kNumControls];
 
 // Why a packet was rejected; Ok when it was accepted.
 enum class Status
@@ -58,11 +61,16 @@ enum class Status
     WrongFieldType,  // ZeroMQ: a header field has the wrong JSON type or is out of range
     DuplicateField,  // ZeroMQ: a required header field appears twice
     BadValuesSize,   // ZeroMQ: values part is not 696 bytes
-    BadNames,        // names: not exactly 174 of them
+    BadNames,        // names: not exactly 174 of them (keep it the last enumerator)
 };
+inline constexpr int kStatusCount = static_cast<int>(Status::BadNames) + 1;
 
 // The enumerator's name, e.g. "WrongSize" (used in logs and in tests/protocol_vectors/expected.txt).
 const char* StatusName(Status status);
+
+// True when `text` is 1 to max_len (bytes) printable ASCII characters, 0x20-0x7e: the rule for a
+// subject (63), a control name (255) and an emotion label (32).
+bool IsPrintableText(const std::string& text, std::size_t max_len);
 
 // One rig frame. index >= 0; time = index / 60 s of audio time; values in rig order, finite.
 struct Frame
@@ -106,81 +114,5 @@ Status DecodeOscFrame(const std::uint8_t* data, std::size_t size, Frame& out);
 Status DecodeOscNames(const std::uint8_t* data, std::size_t size, Names& out);
 Status DecodeZmqFrame(const Part* parts, std::size_t count, Frame& out);
 Status DecodeZmqNames(const Part* parts, std::size_t count, Names& out);
-
-// Where a receiver listens; parsed from and written to a Live Link connection string such as
-// "transport=osc;bind=127.0.0.1;port=9100;subject=MEDTalk" or
-// "transport=zmq;endpoint=tcp://127.0.0.1:5570;subject=MEDTalk".
-struct ReceiverConfig
-{
-    enum class Transport
-    {
-        Osc,
-        Zmq
-    };
-    Transport transport = Transport::Osc;
-    std::string bind = "127.0.0.1";                   // IPv4 address the UDP socket binds
-    int port = 9100;                                  // UDP port, 1-65535
-    std::string endpoint = "tcp://127.0.0.1:5570";    // ZeroMQ endpoint the SUB socket connects
-    std::string subject = "MEDTalk";                  // Live Link subject; frames for others are ignored
-};
-
-// Parses a connection string (keys in any order, missing keys keep their defaults). Returns false
-// and sets `error` to a one-line reason for an unknown key, a bad port, a bind address that is not
-// a dotted IPv4 address, a bad subject or an endpoint that is not tcp:// or ipc://.
-bool ParseConnectionString(const std::string& text, ReceiverConfig& out, std::string& error);
-std::string ToConnectionString(const ReceiverConfig& config);
-
-// A receiver's bookkeeping for one subject: current property names, frame order, restarts of the
-// bridge and silence. Times are seconds on any monotonic clock.
-class StreamTracker
-{
-public:
-    // What to do with a decoded frame.
-    struct Verdict
-    {
-        bool accept = false;      // push it (false: a duplicate or a late, reordered datagram)
-        bool restarted = false;   // first frame, or the bridge started a new stream
-        std::uint32_t lost = 0;   // frames missing between the previous accepted frame and this
-    };
-
-    explicit StreamTracker(double stale_after_s);
-
-    // The names to publish as the subject's property names: the built-in 174 until a names
-    // message arrives, then the last one received.
-    const std::vector<std::string>& PropertyNames() const { return names_; }
-
-    // Adopt `names`; true when they differ from the current ones (publish static data again).
-    bool UpdateNames(const std::vector<std::string>& names);
-
-    // True once, until the static data (property names) has been published, and again after
-    // UpdateNames changed them.
-    bool TakeStaticDataDue();
-
-    Verdict OnFrame(std::int32_t index, double now_s);
-
-    // Frames have arrived, and none for longer than stale_after_s. Reset by the next frame.
-    bool IsStale(double now_s) const;
-    bool HasFrames() const { return has_frames_; }
-    double SecondsSinceLastFrame(double now_s) const { return now_s - last_arrival_s_; }
-
-    double stale_after_s = 0.5;
-    std::uint64_t frames_accepted = 0;
-    std::uint64_t frames_lost = 0;
-    std::uint64_t frames_dropped = 0;  // duplicates and late datagrams
-    std::uint64_t restarts = 0;        // new streams after the first
-
-private:
-    std::vector<std::string> names_;
-    bool static_due_ = true;
-    bool has_frames_ = false;
-    std::int32_t last_index_ = 0;
-    double last_arrival_s_ = 0.0;
-};
-
-// StreamTracker recognises a new stream (a restarted bridge) when the index goes back by more
-// than kRestartIndexJump frames, or when a frame follows more than kRestartSilenceS of silence
-// (the bridge takes seconds to restart; reordering on a network spans milliseconds).
-inline constexpr std::int32_t kRestartIndexJump = 30;
-inline constexpr double kRestartSilenceS = 0.25;
 
 }  // namespace medtalk

@@ -7,7 +7,7 @@
 #include "Widgets/DeclarativeSyntaxSupport.h"
 #include "Widgets/SCompoundWidget.h"
 
-#include "MEDTalkPacket.h"
+#include "MEDTalkConnection.h"
 
 DECLARE_DELEGATE_TwoParams(FOnMEDTalkSourceConfigured, const medtalk::ReceiverConfig& /*Config*/, const FString& /*ConnectionString*/);
 
