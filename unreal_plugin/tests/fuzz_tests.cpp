@@ -1,18 +1,22 @@
 // Fuzz cases for MEDTalkPacket, built with -fsanitize=address,undefined -fno-sanitize-recover:
 // truncations, extensions, every single-byte change (with an exact oracle for /medtalk/frame),
-// random multi-byte changes, random bytes, hostile JSON, shifted addresses, and random tracker
-// and connection-string input. A crash, an out-of-bounds read or undefined behaviour aborts the
-// run; a wrong verdict is a failed check. Deterministic: a fixed seed.
+// random multi-byte changes, random bytes, hostile JSON, shifted addresses, random tracker and
+// connection-string input, and the receive loop (medtalk::Receiver) on a hostile datagram stream.
+// A crash, an out-of-bounds read or undefined behaviour aborts the run; a wrong verdict is a
+// failed check. Deterministic: a fixed seed.
 //
 // usage: fuzz_tests VECTORS_DIR [ITERATIONS]
 
 #include "MEDTalkConnection.h"
 #include "MEDTalkStreamTracker.h"
+#include "scripted_receiver.h"
 #include "test_util.h"
 
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <random>
+#include <utility>
 
 using namespace medtalk_test;
 using medtalk::Status;
@@ -425,6 +429,114 @@ void FuzzTrackerAndConnectionStrings(Checker& c, int iterations)
         }
     }
 }
+// The plugin's receive loop on a hostile datagram stream: every OSC vector, mutated, truncated or
+// as it is, valid frames of the subject with random indices, random bytes, oversized datagrams,
+// and a clock that jumps (silence, restarts). The loop must account for every datagram exactly
+// once, and its reports must agree with its counters.
+void FuzzReceiver(Checker& c, const std::vector<Vector>& vectors, int iterations)
+{
+    using medtalk::ReceiverEvent;
+    std::vector<Bytes> seeds;
+    Bytes frame;  // /medtalk/frame of the default subject, the receiver's
+    for (const Vector& v : vectors)
+    {
+        if (v.kind.rfind("osc_", 0) == 0 && v.parts.size() == 1)
+        {
+            seeds.push_back(v.parts[0]);
+        }
+        if (v.name == "osc_frame_example")
+        {
+            frame = v.parts.at(0);
+        }
+    }
+    if (!c.Check(!seeds.empty() && frame.size() == 912, "receiver fuzz: seeds found"))
+    {
+        return;
+    }
+    ScriptedUdp script;
+    Heard heard;
+    double clock = 0.0;
+    medtalk::Receiver receiver(
+        medtalk::ReceiverConfig(), heard,
+        [&script](const medtalk::ReceiverConfig&,
+                  std::string&) -> std::unique_ptr<medtalk::UdpSocket> {
+            return std::make_unique<ScriptedUdpSocket>(script);
+        },
+        [&clock] { return clock; });
+    std::uint64_t sent = 0;
+    for (int i = 0; i < iterations; ++i)
+    {
+        Bytes datagram = i % 5 == 0 ? frame : seeds[Below(seeds.size())];
+        switch (i % 5)
+        {
+            case 0:  // index bytes 204-207 (big-endian int32), negative a quarter of the time
+                for (std::size_t k = 205; k < 208; ++k)
+                {
+                    datagram[k] = RandomByte();
+                }
+                datagram[204] = static_cast<std::uint8_t>(Below(4) == 0 ? 0x80 : 0);
+                break;
+            case 1: datagram[Below(datagram.size())] = RandomByte(); break;
+            case 2: datagram.resize(Below(datagram.size() + 1)); break;
+            case 3:
+                datagram.resize(Below(1200));
+                for (std::uint8_t& b : datagram)
+                {
+                    b = RandomByte();
+                }
+                break;
+            default: break;  // the vector as it is
+        }
+        script.datagrams.push_back(std::move(datagram));
+        ++sent;
+        if (Below(50) == 0)
+        {
+            ++script.oversized;
+            ++sent;
+        }
+        if (Below(8) == 0)
+        {
+            clock += Below(10) == 0 ? 0.3 + static_cast<double>(Below(2000)) / 1000.0
+                                    : static_cast<double>(Below(20)) / 1000.0;
+            receiver.Poll();
+        }
+    }
+    receiver.Poll();
+    const medtalk::ReceiverStats& stats = receiver.Stats();
+    const medtalk::StreamTracker& tracker = receiver.Tracker();
+    const std::uint64_t accounted = heard.frames.size() + tracker.frames_dropped + stats.rejected
+        + stats.ignored + stats.other_subject_frames + stats.other_subject_names
+        + stats.names_messages;
+    c.Check(script.datagrams.empty() && script.oversized == 0,
+            "receiver fuzz: every datagram read");
+    c.Equal(accounted, sent, "receiver fuzz: datagrams handed over, dropped, rejected or ignored");
+    c.Equal(heard.frames.size(), tracker.frames_accepted,
+            "receiver fuzz: accepted frames handed over");
+    std::uint64_t reasons = 0;
+    std::uint64_t rejected = 0;
+    for (const std::uint64_t count : stats.rejected_by_status)
+    {
+        reasons += count > 0;
+        rejected += count;
+    }
+    c.Check(rejected == stats.rejected && heard.Count(ReceiverEvent::Rejected) == reasons
+                && reasons > 1,
+            "receiver fuzz: each reason for a reject reported once");
+    const std::size_t started = heard.Count(ReceiverEvent::StreamStarted);
+    c.Check(!heard.frames.empty() && started == tracker.restarts + 1
+                && heard.Count(ReceiverEvent::Stale) <= started
+                && heard.Count(ReceiverEvent::Stale) > 1,
+            "receiver fuzz: one stream start per restart, one stale per silence, at most one a "
+            "stream");
+    const std::size_t changed = heard.Count(ReceiverEvent::NamesChanged);
+    bool names_ok = heard.names.size() == changed || heard.names.size() == changed + 1;
+    for (const std::vector<std::string>& names : heard.names)
+    {
+        names_ok = names_ok && names.size() == static_cast<std::size_t>(medtalk::kNumControls);
+    }
+    c.Check(names_ok && !heard.names.empty(),
+            "receiver fuzz: 174 names published first, and again on each change only");
+}
 }  // namespace
 
 int main(int argc, char** argv)
@@ -441,5 +553,6 @@ int main(int argc, char** argv)
     FuzzRandomDatagrams(c, iterations);
     FuzzZmq(c, vectors, iterations);
     FuzzTrackerAndConnectionStrings(c, iterations);
+    FuzzReceiver(c, vectors, iterations);
     return c.Finish("fuzz_tests");
 }

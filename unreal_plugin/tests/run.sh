@@ -5,8 +5,9 @@
 #      see tests/test_protocol_vectors.py) decoded and compared with expected.txt; StreamTracker,
 #      connection strings, and the receive loop on scripted datagrams; built twice, number parsing
 #      by std::from_chars and by strtod;
-#   2. fuzz_tests: truncations, byte changes, random bytes, hostile JSON, misaligned addresses,
-#      under AddressSanitizer + UndefinedBehaviorSanitizer with -fno-sanitize-recover;
+#   2. fuzz_tests: truncations, byte changes, random bytes, hostile JSON, misaligned addresses, and
+#      the receive loop on a hostile datagram stream, under AddressSanitizer +
+#      UndefinedBehaviorSanitizer with -fno-sanitize-recover;
 #   3. two live interop runs of `medtalk stream --file` (2 s of real speech, 120 frames) on
 #      loopback, received by `receiver`, which runs the plugin's receive loop (MEDTalkReceiver):
 #      over OSC/UDP, and over ZeroMQ with libzmq. Each C++ record is compared byte for byte with
@@ -37,7 +38,8 @@ export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_e
 echo "== build ($cxx, AddressSanitizer + UBSan)"
 # The packet code, twice: JSON numbers by std::from_chars, and by strtod (-DMEDTALK_NO_FROM_CHARS,
 # the path of standard libraries without floating-point from_chars, e.g. Apple's libc++). The
-# receive loop without ZeroMQ (the plugin's default build) for vector_tests, with it for receiver.
+# receive loop without ZeroMQ (the plugin's default build) for vector_tests and fuzz_tests, with it
+# for receiver.
 packet_sources=(MEDTalkNames MEDTalkJson MEDTalkPacket MEDTalkConnection MEDTalkStreamTracker)
 objects=()
 objects_strtod=()
@@ -53,7 +55,8 @@ done
     -o "$work/vector_tests"
 "$cxx" "${flags[@]}" -DMEDTALK_NO_FROM_CHARS "$here/vector_tests.cpp" "${objects_strtod[@]}" \
     "$work/receiver_nozmq.o" -o "$work/vector_tests_strtod"
-"$cxx" "${flags[@]}" "$here/fuzz_tests.cpp" "${objects[@]}" -o "$work/fuzz_tests"
+"$cxx" "${flags[@]}" "$here/fuzz_tests.cpp" "${objects[@]}" "$work/receiver_nozmq.o" \
+    -o "$work/fuzz_tests"
 "$cxx" "${flags[@]}" "$here/receiver.cpp" "${objects[@]}" "$work/receiver_zmq.o" -lzmq \
     -o "$work/receiver"
 # Unreal's unity builds paste a module's .cpp files into one: the engine-free ones must compile so.

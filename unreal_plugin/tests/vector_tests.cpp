@@ -6,14 +6,13 @@
 // usage: vector_tests VECTORS_DIR
 
 #include "MEDTalkConnection.h"
-#include "MEDTalkReceiver.h"
 #include "MEDTalkStreamTracker.h"
+#include "scripted_receiver.h"
 #include "test_util.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <deque>
 #include <memory>
 
 using namespace medtalk_test;
@@ -176,73 +175,6 @@ void CheckTracker(Checker& c)
     c.Equal(t.frames_dropped, 2u, "frames dropped");
     c.Equal(t.restarts, 3u, "restarts");
 }
-
-// Datagrams the test queues for the receive loop, instead of a network.
-struct ScriptedUdp
-{
-    std::deque<Bytes> datagrams;
-    std::size_t oversized = 0;  // datagrams to report as longer than the receive buffer
-};
-
-class ScriptedUdpSocket final : public medtalk::UdpSocket
-{
-public:
-    explicit ScriptedUdpSocket(ScriptedUdp& script) : script_(script) {}
-
-    bool Wait(double /*timeout_s*/) override
-    {
-        return !script_.datagrams.empty() || script_.oversized > 0;
-    }
-
-    std::int64_t Receive(std::uint8_t* buffer, std::size_t capacity) override
-    {
-        if (script_.oversized > 0)
-        {
-            --script_.oversized;
-            return static_cast<std::int64_t>(capacity) + 1;
-        }
-        if (script_.datagrams.empty())
-        {
-            return -1;
-        }
-        const Bytes datagram = script_.datagrams.front();
-        script_.datagrams.pop_front();
-        std::memcpy(buffer, datagram.data(), std::min(datagram.size(), capacity));
-        return static_cast<std::int64_t>(datagram.size());
-    }
-
-private:
-    ScriptedUdp& script_;
-};
-
-// Everything the receive loop hands over.
-struct Heard final : medtalk::ReceiverListener
-{
-    std::vector<std::vector<std::string>> names;
-    std::vector<std::int32_t> frames;
-    std::vector<double> arrivals;
-    std::vector<medtalk::ReceiverEvent> events;
-    std::vector<std::string> texts;
-
-    void OnNames(const std::vector<std::string>& n) override { names.push_back(n); }
-
-    void OnFrame(const medtalk::Frame& frame, double arrival_s) override
-    {
-        frames.push_back(frame.index);
-        arrivals.push_back(arrival_s);
-    }
-
-    void OnStatus(medtalk::ReceiverEvent event, const std::string& text) override
-    {
-        events.push_back(event);
-        texts.push_back(text);
-    }
-
-    std::size_t Count(medtalk::ReceiverEvent event) const
-    {
-        return static_cast<std::size_t>(std::count(events.begin(), events.end(), event));
-    }
-};
 
 const Bytes& VectorBytes(const std::vector<Vector>& vectors, const std::string& name)
 {

@@ -1,3 +1,5 @@
+// The "MEDTalk Live" source factory of the Live Link panel (see MEDTalkLiveLinkSourceFactory.h).
+
 #include "MEDTalkLiveLinkSourceFactory.h"
 
 #include "MEDTalkLiveLinkSource.h"

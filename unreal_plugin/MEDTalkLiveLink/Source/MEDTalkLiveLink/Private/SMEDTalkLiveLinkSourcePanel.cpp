@@ -1,3 +1,5 @@
+// The creation panel of the "MEDTalk Live" Live Link source (see SMEDTalkLiveLinkSourcePanel.h).
+
 #include "SMEDTalkLiveLinkSourcePanel.h"
 
 #include "Widgets/Input/SButton.h"

@@ -1,3 +1,5 @@
+// The "MEDTalk Face Board From Live Link" Control Rig node (see RigUnit_MEDTalkFaceBoard.h).
+
 #include "RigUnit_MEDTalkFaceBoard.h"
 
 #include "Features/IModularFeatures.h"
