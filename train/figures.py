@@ -90,9 +90,10 @@ def main() -> None:
     args = p.parse_args()
 
     from medtalk_core.config import load_config
+    from medtalk_core.corpus import read_alignment
     from medtalk_core.inference import Animator
 
-    from .dataset import load_corpus, read_alignment
+    from .dataset import load_corpus
 
     animator = Animator.load(args.checkpoint)
     jaw_figure(animator, args.out / "jaw_real_english.png")

@@ -60,7 +60,7 @@ def stream_view(data: Path, fraction: float, seed: int) -> Path:
 
     import numpy as np
 
-    from .dataset import read_manifest
+    from medtalk_core.corpus import read_manifest
 
     view = data / "cache" / f"stream-view-{fraction:g}-{seed}"
     if (view / "manifest.csv").is_file():
@@ -144,7 +144,7 @@ def set_input_widths(cfg: dict, utts) -> None:
     width = int(utts[0].audio.shape[1])
     emotion = 0
     if backend(cfg["features"], "emotion_backend") != "whisper":
-        from medtalk_core.features import AudioFrontEnd
+        from medtalk_core.frontend import AudioFrontEnd
 
         emotion = AudioFrontEnd(cfg).emotion_dim
     cfg["model"].update(audio_dim=width - emotion, emotion_audio_dim=emotion,
@@ -156,9 +156,8 @@ def use_prefix_words(cfg: dict, data: Path, utts) -> None:
     import numpy as np
 
     from medtalk_core.backbones import text_encoder
+    from medtalk_core.corpus import read_alignment
     from medtalk_core.streaming import prefix_word_features
-
-    from .dataset import read_alignment
 
     encoder = text_encoder(cfg)
     done: dict[tuple, np.ndarray] = {}
