@@ -63,7 +63,7 @@ def jaw_figure(animator, out: Path, seconds: float = 5.0) -> None:
 
 def intensity_figure(model, utt, spans, words, out: Path) -> None:
     """Predicted intensity I_hat and the ground-truth label of one corpus utterance."""
-    from .evaluate import predict
+    from .scoring import predict
 
     plt = _plt()
     pred, i_hat = predict(model, utt)
