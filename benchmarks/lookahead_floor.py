@@ -31,9 +31,9 @@ import soundfile as sf
 import torch
 
 from medtalk_core import rig
+from medtalk_core.corpus import evenly_spaced, read_alignment, read_manifest
 from medtalk_core.metrics import clip_metrics
 from train.corpus import face
-from train.dataset import evenly_spaced, read_alignment, read_manifest
 
 FPS = rig.FPS
 

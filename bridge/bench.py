@@ -211,11 +211,11 @@ def streamed(live, audio: np.ndarray, emotion: str, cfg: dict) -> np.ndarray:
 def skew(args: argparse.Namespace, cfg: dict) -> dict:
     """Scores of streamed and offline output on ``args.count`` utterances of a split."""
     from medtalk_core.audio import load_audio
+    from medtalk_core.corpus import evenly_spaced, read_manifest
     from medtalk_core.errors import MedtalkError
     from medtalk_core.inference import Animator
     from medtalk_core.metrics import mean_metrics
     from medtalk_core.rigio import read_rig
-    from train.dataset import evenly_spaced, read_manifest
 
     from .engine import LiveModel
 

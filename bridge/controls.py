@@ -17,8 +17,9 @@ is to the new label's, description's or image's; scale: linearly), counted in ri
 a frame's state is exact. A malformed or unknown message, or a description or image the model
 cannot serve, is dropped, logged once per kind and counted.
 
-The stream publishes its state (``/medtalk/state``, see docs/protocol.md, and every ZeroMQ frame
-header): subject, emotion, intensity, transcript tail, intensity scale, frozen, blinks, frame.
+The stream publishes its state (``/medtalk/state``, :func:`bridge.protocol.encode_osc_state`,
+see docs/protocol.md, and every ZeroMQ frame header): subject, emotion, intensity, transcript
+tail, intensity scale, frozen, blinks, frame.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_message import OscMessage, ParseError
 
 from medtalk_core import rig
@@ -46,7 +46,6 @@ from .sinks import ProblemLog
 
 log = logging.getLogger(__name__)
 
-STATE_ADDRESS = "/medtalk/state"
 GUIDANCE_ADDRESSES = {"/medtalk/text": "text", "/medtalk/image": "image"}
 CONTROL_ADDRESSES = ("/medtalk/emotion", "/medtalk/intensity", "/medtalk/blink",
                      *GUIDANCE_ADDRESSES)
@@ -191,18 +190,6 @@ class LiveState:
             return {"emotion": self.emotion,
                     "intensity_scale": round(float(self._scale.at(self._last_frame)), 4),
                     "frozen": self.frozen, "blinks": self.blinks, "transcript": self.transcript}
-
-
-def encode_osc_state(subject: str, state: dict, intensity: float, frame: int) -> bytes:
-    """``/medtalk/state ,ssfsfiii``: subject, emotion, intensity (applied), transcript tail,
-    intensity scale, frozen (0/1), blinks (0/1), frame index (docs/protocol.md)."""
-    b = OscMessageBuilder(STATE_ADDRESS)
-    for kind, value in (("s", subject), ("s", state["emotion"]), ("f", float(intensity)),
-                        ("s", state["transcript"]), ("f", state["intensity_scale"]),
-                        ("i", int(state["frozen"])), ("i", int(state["blinks"])),
-                        ("i", int(frame))):
-        b.add_arg(value, kind)
-    return b.build().dgram
 
 
 class ControlServer:

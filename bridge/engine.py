@@ -46,8 +46,8 @@ from medtalk_core import rig
 from medtalk_core.errors import CheckpointError
 
 from .blinks import Eyes
-from .controls import LiveState, encode_osc_state
-from .protocol import Frame
+from .controls import LiveState
+from .protocol import Frame, encode_osc_state
 from .sinks import ProblemLog
 from .stream_models import STREAM_CHECKPOINT
 

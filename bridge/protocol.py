@@ -22,6 +22,8 @@ OSC 1.0 (big-endian; every string NUL-terminated and padded with NULs to a multi
 
     ``/medtalk/names ,s``+``s``*174: subject, then the 174 control names.
 
+    ``/medtalk/state ,ssfsfiii``: the live stream's state (:func:`encode_osc_state`).
+
 ZeroMQ (PUB, multipart):
     * ``[b"frame", header, values]``: header is compact UTF-8 JSON (ASCII only) with at least
       ``subject`` (str), ``frame`` (int), ``t`` (float, s of audio time), ``t0`` (float, Unix
@@ -41,12 +43,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import osc_types
 
 from medtalk_core import rig
 
 FRAME_ADDRESS = "/medtalk/frame"
 NAMES_ADDRESS = "/medtalk/names"
+STATE_ADDRESS = "/medtalk/state"
 FRAME_TYPE_TAGS = ",sid" + "f" * rig.NUM_CONTROLS
 NAMES_TYPE_TAGS = ",s" + "s" * rig.NUM_CONTROLS
 
@@ -163,6 +167,19 @@ def encode_osc_names(subject: str, names: Sequence[str] = rig.CONTROL_NAMES) -> 
         osc_types.write_string(s)
         for s in (NAMES_ADDRESS, NAMES_TYPE_TAGS, check_subject(subject), *names)
     )
+
+
+def encode_osc_state(subject: str, state: dict, intensity: float, frame: int) -> bytes:
+    """``/medtalk/state ,ssfsfiii``: subject, emotion, intensity (applied), transcript tail,
+    intensity scale, frozen (0/1), blinks (0/1), frame index (docs/protocol.md), encoded by
+    python-osc. ``state``: :meth:`bridge.controls.LiveState.snapshot`."""
+    b = OscMessageBuilder(STATE_ADDRESS)
+    for kind, value in (("s", subject), ("s", state["emotion"]), ("f", float(intensity)),
+                        ("s", state["transcript"]), ("f", state["intensity_scale"]),
+                        ("i", int(state["frozen"])), ("i", int(state["blinks"])),
+                        ("i", int(frame))):
+        b.add_arg(value, kind)
+    return b.build().dgram
 
 
 def encode_zmq_frame(frame: Frame, subject: str) -> list[bytes]:

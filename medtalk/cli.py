@@ -1,7 +1,9 @@
 """``medtalk``: one console command with sub-commands.
 
 Each sub-command lives in its own module, which provides ``add_arguments(parser)`` and
-``run(args) -> int``; modules are imported only when their sub-command runs. A
+``run(args) -> int``. Building the parser imports every such module, so at top level they import
+only light modules (no torch, which ``medtalk --help`` and ``medtalk devices`` must not load);
+what a command needs beyond that it imports inside ``run``. A
 :class:`~medtalk_core.errors.MedtalkError` ends the command with its one-line message and exit 2.
 """
 
@@ -14,12 +16,12 @@ import sys
 
 COMMANDS = {
     "synth": ("train.corpus.synth", "make the synthetic training corpus (EmoFace layout)"),
-    "train": ("train.run", "train MEDTalk stages 1-3 on a corpus"),
+    "train": ("train.run", "train MEDTalk stages 1-4 on a corpus"),
     "infer": ("medtalk_core.infer", "audio file -> 174 face-board controls at 60 fps"),
     "stream": ("bridge.stream", "stream frames to Unreal over OSC / ZeroMQ"),
     "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a held-out split"),
     "devices": ("bridge.devices", "list the audio input devices for stream --mic"),
-    "bench": ("bridge.bench", "benchmarks of the live path (bench latency)"),
+    "bench": ("bridge.bench", "benchmarks of the live path (bench latency, bench skew)"),
 }
 
 

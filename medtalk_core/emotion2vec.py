@@ -6,7 +6,7 @@ model folder: ``config.yaml`` (``model: Emotion2vec`` and its ``model_conf``) an
 files for them. It is loaded with ``funasr.AutoModel(model=FOLDER)`` and run with
 ``generate(..., granularity="frame", extract_embedding=True)``: one 768-d frame per 20 ms of
 16 kHz audio (a wav2vec2-like convolution stack, 320-sample hop, 400-sample receptive field),
-put on the 50 Hz grid of :class:`medtalk_core.backbones.FrameGrid`.
+put on the 50 Hz grid of :class:`medtalk_core.framegrid.FrameGrid`.
 
 FunASR (``pip install funasr``, or ``pip install -e .[backbones]``) is imported only here, when
 the backend is chosen.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .backbones import CONTEXT_S, RATE, WINDOW_S, FrameGrid
 from .errors import MedtalkError, ModelNotFoundError
 from .features import Features
+from .framegrid import CONTEXT_S, RATE, WINDOW_S, FrameGrid
 
 INSTALL_HINT = "pip install funasr==1.4.16 (or pip install -e .[backbones])"
 
@@ -67,7 +67,7 @@ class Emotion2vecEncoder:
     Args:
         model_path: a FunASR emotion2vec folder (``config.yaml`` and ``model.pt``, or the files
             its ``configuration.json`` names).
-        window_s, context_s: see :meth:`medtalk_core.backbones.FrameGrid.encode`.
+        window_s, context_s: see :meth:`medtalk_core.framegrid.FrameGrid.encode`.
 
     Raises:
         MedtalkError: FunASR is not installed, the folder holds another FunASR model, or its

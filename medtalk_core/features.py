@@ -5,18 +5,18 @@ Time convention (used everywhere in this module): feature ``j`` of a sequence at
 describes the span ``[j / rate, (j + 1) / rate)`` and sits at its centre, ``(j + 0.5) / rate``
 seconds. Rig frame ``i`` sits at ``i / fps`` seconds.
 
-Both the audio content features (ACM input) and the audio emotion features (FIM queries) are
-the output of this one encoder (issue 2 allows "the same encoder"): a 384-d, 50 Hz sequence that
-carries phonetic content and prosody / voice quality. The model's ACM and FIM learn their own
-projections of it. The paper's own backbones (wav2vec2 for ACM, emotion2vec for FIM) can take
-their place, on the same 50 Hz grid: :mod:`medtalk_core.backbones`.
+By default both the audio content features (ACM input) and the audio emotion features (FIM
+queries) are the output of this one encoder: a 384-d, 50 Hz sequence that carries phonetic
+content and prosody / voice quality. The model's ACM and FIM learn their own projections of it.
+The paper's own backbones (wav2vec2 for ACM, emotion2vec for FIM) can take their place, on the
+same 50 Hz grid: :mod:`medtalk_core.backbones`, joined by
+:class:`medtalk_core.frontend.AudioFrontEnd`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -224,67 +224,3 @@ class WhisperEncoder:
             windows = np.stack([padded[s : s + self.window] for s in starts[b : b + BATCH_WINDOWS]])
             chunks.append(self._run(windows)[:, self.hop_slice].reshape(-1, self.dim))
         return Features(np.concatenate(chunks)[:n_frames], self.rate)
-
-
-class AudioFrontEnd:
-    """The audio features the model reads, configured by ``config.toml`` ``[features]``.
-
-    By default one :class:`WhisperEncoder` gives both the content features (ACM input) and the
-    emotion features (FIM queries). ``content_backend = "wav2vec2"`` and ``emotion_backend =
-    "emotion2vec"`` choose the paper's backbones (:mod:`medtalk_core.backbones`); when FIM has
-    its own encoder, the features are ``[content | emotion]`` joined frame by frame. Keys read:
-    ``content_backend``, ``emotion_backend``, ``wav2vec2_model``, ``emotion2vec_model``,
-    ``whisper_encoder_model`` ("" = bundled tiny.en), ``window_s``, ``hop_s``, ``lookahead_s``,
-    ``threads``.
-
-    Args:
-        cfg: the whole configuration (``load_config()``).
-
-    Attributes:
-        content_dim: width of the content features (384 for Whisper tiny.en).
-        emotion_dim: width of the separate emotion features, the model's ``emotion_audio_dim``;
-            0 when FIM reads the content features.
-        dim: ``content_dim + emotion_dim``.
-    """
-
-    def __init__(self, cfg: dict[str, Any]):
-        from .backbones import content_encoder, emotion_encoder
-
-        self.encoder = content_encoder(cfg["features"])
-        self.emotion_encoder = emotion_encoder(cfg["features"])
-        self.rate = self.encoder.rate
-        self.content_dim = self.encoder.dim
-        self.emotion_dim = self.emotion_encoder.dim if self.emotion_encoder else 0
-        self.dim = self.content_dim + self.emotion_dim
-
-    def __call__(self, audio16k: np.ndarray) -> Features:
-        """float ``(N,)`` 16 kHz audio -> Features float32 ``(ceil(N / 320), dim)`` at 50 Hz."""
-        content = self.encoder.encode(audio16k)
-        if self.emotion_encoder is None:
-            return content
-        emotion = self.emotion_encoder.encode(audio16k)
-        if emotion.rate != content.rate or len(emotion.values) != len(content.values):
-            raise MedtalkError(f"emotion features ({len(emotion.values)} at {emotion.rate} Hz) "
-                               f"do not match content features ({len(content.values)} at "
-                               f"{content.rate} Hz)")
-        return Features(np.concatenate([content.values, emotion.values], axis=1), self.rate)
-
-
-_FRONT_ENDS: dict[tuple, AudioFrontEnd] = {}
-
-
-def audio_features(audio16k: np.ndarray, cfg: dict[str, Any]) -> Features:
-    """Features of a clip with a front-end built from ``cfg`` (built once per distinct setting).
-
-    Returns:
-        Features float32 ``(ceil(N / 320), dim)`` at 50 Hz; see :class:`AudioFrontEnd`.
-    """
-    from .backbones import backend_settings
-
-    f = cfg["features"]
-    key = tuple(f.get(k) for k in ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "threads"))
-    key += tuple(sorted(backend_settings(f).items()))
-    if key not in _FRONT_ENDS:
-        _FRONT_ENDS[key] = AudioFrontEnd(cfg)
-    return _FRONT_ENDS[key](audio16k)
-

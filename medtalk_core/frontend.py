@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from . import rig
-from .backbones import BACKEND_DEFAULTS
-from .features import AudioFrontEnd, align_to_frames
+from .backbones import BACKEND_DEFAULTS, content_encoder, emotion_encoder
+from .errors import MedtalkError
+from .features import Features, align_to_frames
 
 
 def trained_features(features: dict[str, Any], meta: dict) -> dict[str, Any]:
@@ -23,6 +24,48 @@ def trained_features(features: dict[str, Any], meta: dict) -> dict[str, Any]:
     by those its metadata records; backbones it does not record are the defaults (a checkpoint
     from before the backbones were selectable was trained on them)."""
     return {**features, **BACKEND_DEFAULTS, **meta.get("features", {})}
+
+
+class AudioFrontEnd:
+    """The audio features the model reads, configured by ``config.toml`` ``[features]``.
+
+    By default one :class:`medtalk_core.features.WhisperEncoder` gives both the content features (ACM input) and the
+    emotion features (FIM queries). ``content_backend = "wav2vec2"`` and ``emotion_backend =
+    "emotion2vec"`` choose the paper's backbones (:mod:`medtalk_core.backbones`); when FIM has
+    its own encoder, the features are ``[content | emotion]`` joined frame by frame. Keys read:
+    ``content_backend``, ``emotion_backend``, ``wav2vec2_model``, ``emotion2vec_model``,
+    ``whisper_encoder_model`` ("" = bundled tiny.en), ``window_s``, ``hop_s``, ``lookahead_s``,
+    ``threads``.
+
+    Args:
+        cfg: the whole configuration (``load_config()``).
+
+    Attributes:
+        content_dim: width of the content features (384 for Whisper tiny.en).
+        emotion_dim: width of the separate emotion features, the model's ``emotion_audio_dim``;
+            0 when FIM reads the content features.
+        dim: ``content_dim + emotion_dim``.
+    """
+
+    def __init__(self, cfg: dict[str, Any]):
+        self.encoder = content_encoder(cfg["features"])
+        self.emotion_encoder = emotion_encoder(cfg["features"])
+        self.rate = self.encoder.rate
+        self.content_dim = self.encoder.dim
+        self.emotion_dim = self.emotion_encoder.dim if self.emotion_encoder else 0
+        self.dim = self.content_dim + self.emotion_dim
+
+    def __call__(self, audio16k: np.ndarray) -> Features:
+        """float ``(N,)`` 16 kHz audio -> Features float32 ``(ceil(N / 320), dim)`` at 50 Hz."""
+        content = self.encoder.encode(audio16k)
+        if self.emotion_encoder is None:
+            return content
+        emotion = self.emotion_encoder.encode(audio16k)
+        if emotion.rate != content.rate or len(emotion.values) != len(content.values):
+            raise MedtalkError(f"emotion features ({len(emotion.values)} at {emotion.rate} Hz) "
+                               f"do not match content features ({len(content.values)} at "
+                               f"{content.rate} Hz)")
+        return Features(np.concatenate([content.values, emotion.values], axis=1), self.rate)
 
 
 @dataclass

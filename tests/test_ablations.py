@@ -17,10 +17,10 @@ from medtalk_core.baselines import (
 )
 from medtalk_core.errors import MedtalkError
 from medtalk_core.model import MEDTalk, ModelConfig
-from train import ablations, disentangle
+from train import ablations, disentangle, models, results
 from train.batches import Sampler
 from train.dataset import Utterance
-from train.evaluate import predict
+from train.scoring import predict
 from train.stages import PHASES, fim_forward
 from train.trainer import set_trainable
 
@@ -104,8 +104,8 @@ def test_faceformer_checkpoint_and_predict(tmp_path):
 
 def test_new_model_picks_the_architecture():
     cfg = {"model": SMALL.to_dict(), "ablations": {"faceformer": TINY_FF.to_dict()}}
-    assert isinstance(ablations.new_model(("faceformer",), cfg), FaceFormer)
-    assert isinstance(ablations.new_model(("self", "acm"), cfg), MEDTalk)
+    assert isinstance(models.new_model(("faceformer",), cfg), FaceFormer)
+    assert isinstance(models.new_model(("self", "acm"), cfg), MEDTalk)
 
 
 # --- ablation switches --------------------------------------------------------------------------
@@ -163,9 +163,9 @@ def test_prefix_settings_ignore_flags_before_fim():
 def test_write_section_between_markers(tmp_path):
     md = tmp_path / "results.md"
     md.write_text("# Results\n\nintro\n")
-    ablations.write_section(md, "ablations", "table one")
-    ablations.write_section(md, "disentangle", "figure")
-    ablations.write_section(md, "ablations", "table two")
+    results.write_section(md, "ablations", "table one")
+    results.write_section(md, "disentangle", "figure")
+    results.write_section(md, "ablations", "table two")
     text = md.read_text()
     assert text.startswith("# Results\n\nintro\n")
     assert "table one" not in text and text.count("<!-- ablations:begin -->") == 1
@@ -177,15 +177,15 @@ def test_write_section_is_atomic_and_checks_markers(tmp_path, monkeypatch):
     md = tmp_path / "results.md"
     md.write_text("a\n<!-- ablations:end -->\nb\n<!-- ablations:begin -->\n")
     with pytest.raises(MedtalkError, match="malformed"):
-        ablations.write_section(md, "ablations", "x")
+        results.write_section(md, "ablations", "x")
     md.write_text("keep me\n")
 
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ablations.os, "replace", broken_replace)
+    monkeypatch.setattr(results.os, "replace", broken_replace)
     with pytest.raises(OSError):
-        ablations.write_section(md, "ablations", "x")
+        results.write_section(md, "ablations", "x")
     assert md.read_text() == "keep me\n"  # the old file is untouched until the rename
 
 

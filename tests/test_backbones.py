@@ -15,12 +15,13 @@ import torch
 
 from medtalk_core import rig
 from medtalk_core.audio import load_audio
-from medtalk_core.backbones import (DEFAULT_MODELS, FrameGrid, Wav2Vec2Encoder, backend_settings,
+from medtalk_core.backbones import (DEFAULT_MODELS, Wav2Vec2Encoder, backend_settings,
                                     content_encoder, emotion_encoder, text_encoder)
 from medtalk_core.config import load_config
 from medtalk_core.errors import MedtalkError, ModelNotFoundError
-from medtalk_core.features import AudioFrontEnd, WhisperEncoder
-from medtalk_core.frontend import FrontEnd
+from medtalk_core.features import WhisperEncoder
+from medtalk_core.framegrid import FrameGrid
+from medtalk_core.frontend import AudioFrontEnd, FrontEnd
 from medtalk_core.hub import resolve_model
 from train.dataset import _frontend_key
 

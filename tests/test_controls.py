@@ -15,7 +15,7 @@ from test_stream import free_port
 
 from bridge import protocol
 from bridge.blinks import BLINK, Eyes
-from bridge.controls import ControlServer, LiveState, encode_osc_state
+from bridge.controls import ControlServer, LiveState
 from bridge.engine import LiveFrame, Ring
 from bridge.sinks import ZmqSink
 from medtalk_core import rig
@@ -96,7 +96,7 @@ def test_control_port_applies_good_messages_and_counts_bad_ones():
 def test_state_message_decodes_with_python_osc():
     s = LiveState(labels(), "surprise", blend_frames=0)
     s.transcript = "four hours of steady work"
-    msg = OscMessage(encode_osc_state("MEDTalk", s.snapshot(), 0.25, 42))
+    msg = OscMessage(protocol.encode_osc_state("MEDTalk", s.snapshot(), 0.25, 42))
     assert msg.address == "/medtalk/state"
     assert list(msg.params) == ["MEDTalk", "surprise", 0.25, "four hours of steady work", 1.0,
                                 0, 1, 42]

@@ -111,7 +111,8 @@ def test_two_ranks_stay_identical(tmp_path, corpus):
     import torch
     from safetensors.torch import load_file
 
-    from train.stages import PHASES, PLANS
+    from train.plans import PLANS
+    from train.stages import PHASES
 
     plan = PLANS["medtalk"]
     config = write_config(tmp_path / "tiny.toml", {**TINY, "train": {**TINY["train"],

@@ -10,7 +10,8 @@ from medtalk_core.asr import Transcriber, Word, multilingual_model
 from medtalk_core.audio import load_audio
 from medtalk_core.config import load_config
 from medtalk_core.errors import MedtalkError, ModelNotFoundError
-from medtalk_core.features import AudioFrontEnd, Features, WhisperEncoder, align_to_frames
+from medtalk_core.features import Features, WhisperEncoder, align_to_frames
+from medtalk_core.frontend import AudioFrontEnd
 from medtalk_core.text import TextEncoder
 
 ENGLISH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")  # Harvard sentences, 10.8 s

@@ -1,7 +1,7 @@
 """``medtalk eval --ablations``: the MEDTalk paper's Table 1 (our model against two baselines) and
 Table 3 (ablations) on the held-out voice family, written into ``docs/results.md``.
 
-Every row is scored with :func:`train.evaluate.score` (MLE, MEE, EIE, FRD) on the ``--split``
+Every row is scored with :func:`train.scoring.score` (MLE, MEE, EIE, FRD) on the ``--split``
 (default ``test``) of ``--data``. The reference is ``--checkpoint`` (default: the shipped default
 model); its JSON card gives the phases and epochs the variants copy. The variants
 (:data:`VARIANTS`):
@@ -50,6 +50,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .models import new_model
+from .plans import faceformer_schedule
+from .results import write_section
+
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("MLE", "MEE", "EIE", "FRD")
 TRAIN_KEYS = ("steps_per_epoch", "batch_size", "clip_frames", "seed", "lambda_sim", "lambda_int")
@@ -77,27 +81,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="markdown file to write the sections into (default: docs/results.md)")
     p.add_argument("--figure", type=Path, default=REPO / "docs" / "disentangle.png",
                    help="where --disentangle saves the embedding projections (PNG)")
-
-
-def faceformer_schedule(cfg: dict, tcfg: dict) -> dict:
-    """``tcfg`` with the ``faceformer`` phase's epochs and learning rate from ``[ablations]``."""
-    a = cfg["ablations"]
-    return dict(tcfg, epochs={**tcfg["epochs"], "faceformer": a["faceformer_epochs"]},
-                lr={**tcfg["lr"], "faceformer": a["faceformer_lr"]})
-
-
-def new_model(plan: tuple[str, ...], cfg: dict):
-    """A freshly initialised model for ``plan``: the FaceFormer-style baseline (sizes from
-    ``[ablations] faceformer``, reading the whole audio input of ``[model]``) or MEDTalk."""
-    from medtalk_core.baselines import PLAN, FaceFormer, FaceFormerConfig
-    from medtalk_core.model import MEDTalk, ModelConfig
-
-    if tuple(plan) == (PLAN,):
-        m = cfg["model"]
-        width = m.get("audio_dim", 384) + m.get("emotion_audio_dim", 0)
-        return FaceFormer(FaceFormerConfig.from_dict({**cfg["ablations"]["faceformer"],
-                                                      "audio_dim": width}))
-    return MEDTalk(ModelConfig.from_dict(cfg["model"]))
 
 
 @dataclass(frozen=True)
@@ -156,31 +139,6 @@ def scaled_epochs(epochs: int, budget: float) -> int:
 
 def settings_hash(settings: dict) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def write_section(path: Path, name: str, body: str) -> None:
-    """Put ``body`` between ``<!-- name:begin -->`` and ``<!-- name:end -->`` of the markdown file
-    ``path`` (appended at the end if the markers are not there yet); the file is replaced
-    atomically (temporary file + rename), so a reader never sees half a section.
-
-    Raises:
-        MedtalkError: the markers are malformed (one without the other, or end before begin).
-    """
-    from medtalk_core.errors import MedtalkError
-
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = path.read_text() if path.is_file() else ""
-    i, j = text.find(begin), text.find(end)
-    block = f"{begin}\n{body.strip()}\n{end}"
-    if i < 0 and j < 0:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
-    elif i < 0 or j < i:
-        raise MedtalkError(f"{path}: malformed {begin} ... {end} markers")
-    else:
-        text = text[:i] + block + text[j + len(end):]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # --- settings and run folders -------------------------------------------------------------------
@@ -398,7 +356,7 @@ def train_variant(v: Variant, ctx: Context) -> dict:
 
 def cached_score(model, weights: Path, ablate: dict, ctx: Context, store: Path) -> dict:
     """Scores of ``model`` on the held-out split, cached in ``store`` under the weights' hash."""
-    from .evaluate import score
+    from .scoring import score
 
     key = f"{file_sha256(weights)}:{json.dumps(ablate, sort_keys=True)}:{ctx.split}:{len(ctx.test)}"
     cache = json.loads(store.read_text()) if store.is_file() else {}
@@ -675,7 +633,7 @@ def run_ablations(args, ctx: Context) -> None:
     """Train the missing variants, score every row and write the ablations section."""
     from medtalk_core.baselines import load_checkpoint
 
-    from .evaluate import mean_pose_score
+    from .scoring import mean_pose_score
 
     ctx.runs.mkdir(parents=True, exist_ok=True)
     print(f"variants (budget {ctx.budget:g}, {ctx.tcfg['threads']} thread(s)):", flush=True)

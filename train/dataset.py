@@ -1,8 +1,5 @@
-"""A corpus in the EmoFace layout (``medtalk synth``) as training tensors.
-
-Layout read: ``manifest.csv`` (id, emotion, transcript, voice, family, split, sentence,
-duration_s), ``wav/{id}.wav``, ``rig/{id}.txt`` (60 fps, 174 columns), ``align/{id}.json`` (word
-and phone times in seconds).
+"""A corpus in the EmoFace layout (``medtalk synth``, read with :mod:`medtalk_core.corpus`) as
+training tensors.
 
 Features are computed once per corpus and front-end configuration and cached in
 ``DIR/cache/features-<key>.npz``: audio features aligned to rig frames (float16, ``(N, A)`` for
@@ -11,7 +8,6 @@ all frames of all utterances), word features (float16 ``(M, X)``), word centres 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -24,11 +20,10 @@ import numpy as np
 from tqdm import tqdm
 
 from medtalk_core import rig, rigio
+from medtalk_core.corpus import read_alignment, read_manifest
 from medtalk_core.errors import MedtalkError
 
 log = logging.getLogger(__name__)
-
-MANIFEST_COLUMNS = ("id", "emotion", "transcript", "voice", "family", "split", "sentence")
 
 
 @dataclass
@@ -45,35 +40,6 @@ class Utterance:
     words: np.ndarray          # float16 (W, X)
     word_time: np.ndarray      # float32 (W,), word centres in seconds
     phone_bounds: np.ndarray = field(default=None)  # float32 (K,), phone start times in seconds
-
-
-def read_manifest(data_dir: Path) -> list[dict]:
-    """Rows of ``manifest.csv``.
-
-    Raises:
-        MedtalkError: no manifest, or a manifest without the expected columns.
-    """
-    path = Path(data_dir) / "manifest.csv"
-    if not path.is_file():
-        raise MedtalkError(f"{data_dir} is not a corpus: no manifest.csv (make one: medtalk synth)")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    missing = [c for c in MANIFEST_COLUMNS if rows and c not in rows[0]]
-    if not rows or missing:
-        raise MedtalkError(f"{path}: empty or missing columns {missing}")
-    return rows
-
-
-def evenly_spaced(rows: list[dict], count: int) -> list[dict]:
-    """At most ``count`` of ``rows``, every ``len(rows) // count``-th from the first (the
-    utterances ``medtalk bench skew`` and ``benchmarks/lookahead_floor.py`` score)."""
-    return rows[::max(1, len(rows) // count)][:count]
-
-
-def read_alignment(data_dir: Path, uid: str) -> dict:
-    """``align/{uid}.json`` as a dict with ``words`` and ``phones`` lists."""
-    with open(Path(data_dir) / "align" / f"{uid}.json") as f:
-        return json.load(f)
 
 
 def _frontend_key(fcfg: dict) -> str:

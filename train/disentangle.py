@@ -1,5 +1,5 @@
 """``medtalk eval --disentangle``: evidence that the emotion encoder E_e carries the emotion and
-the content encoder E_c does not (issue 5, item 7), on held-out utterances.
+the content encoder E_c does not, on held-out utterances.
 
     * Projections: per-clip time means of ``E_e(r)`` and ``E_c(r)`` of the ground-truth rig,
       projected to 2-D (PCA and t-SNE, scikit-learn) and coloured by emotion -> a PNG.
@@ -268,7 +268,7 @@ def run_disentangle(args, ctx) -> dict:
     from medtalk_core.checkpoint import load_model
     from medtalk_core.errors import MedtalkError
 
-    from .ablations import write_section
+    from .results import write_section
 
     model, _ = load_model(ctx.ref_path)
     t0 = time.time()

@@ -63,7 +63,7 @@ def jaw_figure(animator, out: Path, seconds: float = 5.0) -> None:
 
 def intensity_figure(model, utt, spans, words, out: Path) -> None:
     """Predicted intensity I_hat and the ground-truth label of one corpus utterance."""
-    from .evaluate import predict
+    from .scoring import predict
 
     plt = _plt()
     pred, i_hat = predict(model, utt)
@@ -90,9 +90,10 @@ def main() -> None:
     args = p.parse_args()
 
     from medtalk_core.config import load_config
+    from medtalk_core.corpus import read_alignment
     from medtalk_core.inference import Animator
 
-    from .dataset import load_corpus, read_alignment
+    from .dataset import load_corpus
 
     animator = Animator.load(args.checkpoint)
     jaw_figure(animator, args.out / "jaw_real_english.png")

@@ -4,7 +4,7 @@ Resumable: run it again with the same ``--run`` folder and it continues after th
 epoch. With ``--export PATH.safetensors`` the final model is copied there with a JSON card beside
 it (corpus, phases, epochs, validation history, held-out metrics, the command).
 
-``--plan stream --init CHECKPOINT`` fine-tunes a trained model for the live stream (issue 3):
+``--plan stream --init CHECKPOINT`` fine-tunes a trained model for the live stream:
 the model gets the limited lookahead of ``[live] model_lookahead_frames`` (same weights, other
 padding), the features are computed with the live window geometry of ``[live]`` (``window_s``,
 ``hop_s``, ``lookahead_s``; a new feature cache), word features see only the words before them
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .stages import PLANS
+from .plans import PLANS, faceformer_schedule
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def stream_view(data: Path, fraction: float, seed: int) -> Path:
 
     import numpy as np
 
-    from .dataset import read_manifest
+    from medtalk_core.corpus import read_manifest
 
     view = data / "cache" / f"stream-view-{fraction:g}-{seed}"
     if (view / "manifest.csv").is_file():
@@ -144,7 +144,7 @@ def set_input_widths(cfg: dict, utts) -> None:
     width = int(utts[0].audio.shape[1])
     emotion = 0
     if backend(cfg["features"], "emotion_backend") != "whisper":
-        from medtalk_core.features import AudioFrontEnd
+        from medtalk_core.frontend import AudioFrontEnd
 
         emotion = AudioFrontEnd(cfg).emotion_dim
     cfg["model"].update(audio_dim=width - emotion, emotion_audio_dim=emotion,
@@ -156,9 +156,8 @@ def use_prefix_words(cfg: dict, data: Path, utts) -> None:
     import numpy as np
 
     from medtalk_core.backbones import text_encoder
+    from medtalk_core.corpus import read_alignment
     from medtalk_core.streaming import prefix_word_features
-
-    from .dataset import read_alignment
 
     encoder = text_encoder(cfg)
     done: dict[tuple, np.ndarray] = {}
@@ -198,9 +197,9 @@ def _train(args) -> int:
     from medtalk_core.errors import MedtalkError
 
     from . import distributed
-    from .ablations import faceformer_schedule, new_model
     from .dataset import load_corpus
-    from .evaluate import mean_pose_score, score
+    from .models import new_model
+    from .scoring import mean_pose_score, score
     from .trainer import train_plan
 
     cfg = load_config(args.config)

@@ -219,14 +219,3 @@ PHASES = {
     "guide": Phase("guide", ("guidance", "fim.fuse_encoder"), step_guide),
     "faceformer": Phase("faceformer", FaceFormer.TRAINABLE, step_faceformer),
 }
-
-PLANS = {
-    "medtalk": ("self", "overlap", "cycle", "acm", "fim", "guide"),
-    "guide": ("guide",),
-    "e2e": ("e2e",),
-    "stream": ("stream",),
-    "faceformer": ("faceformer",),
-}
-"""Phase sequences: the MEDTalk stages 1-4, stage 4 alone on a trained model (needs ``--init``),
-the end-to-end baseline, the fine-tune of a trained model for the live stream (``--init``), and
-the FaceFormer-style baseline."""

@@ -1,0 +1,25 @@
+"""Training plans: the phase sequence of each ``medtalk train --plan`` (phases in
+:data:`train.stages.PHASES`), and the schedule of the FaceFormer-style baseline's plan.
+
+Kept apart from :mod:`train.stages` so that building the command line does not import torch.
+"""
+
+from __future__ import annotations
+
+PLANS = {
+    "medtalk": ("self", "overlap", "cycle", "acm", "fim", "guide"),
+    "guide": ("guide",),
+    "e2e": ("e2e",),
+    "stream": ("stream",),
+    "faceformer": ("faceformer",),
+}
+"""Phase sequences: the MEDTalk stages 1-4, stage 4 alone on a trained model (needs ``--init``),
+the end-to-end baseline, the fine-tune of a trained model for the live stream (``--init``), and
+the FaceFormer-style baseline."""
+
+
+def faceformer_schedule(cfg: dict, tcfg: dict) -> dict:
+    """``tcfg`` with the ``faceformer`` phase's epochs and learning rate from ``[ablations]``."""
+    a = cfg["ablations"]
+    return dict(tcfg, epochs={**tcfg["epochs"], "faceformer": a["faceformer_epochs"]},
+                lr={**tcfg["lr"], "faceformer": a["faceformer_lr"]})
