@@ -156,11 +156,12 @@ def animate_clip(model: MEDTalk | FaceFormer, audio: np.ndarray, words: np.ndarr
     """:func:`animate` on one clip, every word visible: ``audio (T, A)``, ``words (W, X)``,
     ``word_time (W,)`` s, ``label`` an emotion id or a float32 ``(H,)`` label-space embedding ->
     ``(rig float32 (T, R) clipped to the control ranges, I_hat float32 (T,))``."""
-    as_batch = lambda x: torch.from_numpy(np.asarray(x, np.float32))[None]  # noqa: E731
-    lab = (torch.tensor([label]) if isinstance(label, (int, np.integer))
-           else as_batch(label))
+    def batch(x) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(x, np.float32))[None]
+
+    lab = torch.tensor([label]) if isinstance(label, (int, np.integer)) else batch(label)
     mask = torch.ones(1, len(words), dtype=torch.bool)
     with torch.inference_mode():
-        out = animate(model, as_batch(audio), as_batch(words), as_batch(word_time), mask, lab,
+        out = animate(model, batch(audio), batch(words), batch(word_time), mask, lab,
                       intensity_scale, ablate)
     return rig.clip_to_range(out.rig[0].numpy()), out.intensity[0].numpy().astype(np.float32)

@@ -56,12 +56,14 @@ class Take:
     elapsed: float
 
 
-def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None, language: str | None = None,
-                 checkpoint: Path | None = None, intensity: float = 1.0) -> Take:
+def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None,
+                 language: str | None = None, checkpoint: Path | None = None,
+                 intensity: float = 1.0) -> Take:
     """The frames ``medtalk infer`` writes for a recording, and the ones ``medtalk eval --audio``
     scores: the file at 16 kHz mono, the checkpoint's front-ends (``language`` overriding the
-    config's transcript language), a faster-whisper transcript, the emotion ``spec`` and :meth:`Animator.animate
-    <medtalk_core.inference.Animator.animate>` with ``intensity`` as the intensity scale.
+    config's transcript language), a faster-whisper transcript, the emotion ``spec`` and
+    :meth:`Animator.animate <medtalk_core.inference.Animator.animate>` (the checkpoint's forward
+    pass) with ``intensity`` as the intensity scale; ``config`` a config.toml path or None.
 
     Raises:
         MedtalkError: unknown language (checked first), unreadable audio, a bad checkpoint,

@@ -28,8 +28,9 @@ def small_model(lookahead: int) -> MEDTalk:
                                lookahead_frames=lookahead)).eval()
 
 
+@pytest.mark.parametrize("ablate", [None, {"text": True}, {"intensity": True}])
 @pytest.mark.parametrize("lookahead", [-1, 0, 1, 2, 6])
-def test_streaming_model_equals_whole_clip_model(lookahead):
+def test_streaming_model_equals_whole_clip_model(lookahead, ablate):
     m = small_model(lookahead)
     T, W = 83, 5
     g = torch.Generator().manual_seed(1)
@@ -37,10 +38,10 @@ def test_streaming_model_equals_whole_clip_model(lookahead):
     centres = torch.rand(1, W, generator=g) * T / 60
     with torch.no_grad():
         f = animate(m, audio, words, centres, torch.ones(1, W, dtype=torch.bool),
-                    torch.tensor([2]), 0.5)
+                    torch.tensor([2]), 0.5, ablate)
     ref, i_ref = f.rig, f.intensity
     label = m.fim.label_embedding.weight[2].detach()
-    runner = StreamingModel(m, lambda i: FrameControl(label, 0.5), horizon_s=1e9)
+    runner = StreamingModel(m, lambda i: FrameControl(label, 0.5), horizon_s=1e9, ablate=ablate)
     runner.add_words(words[0].numpy(), centres[0].numpy(), commit_s=-1e9)
     outs, i, rng = [], 0, np.random.default_rng(0)
     while i < T:  # 0 to 3 frames at a time, as the live features arrive
