@@ -214,7 +214,7 @@ class Engine:
                                                   dtype="float32", quality="HQ")
         self.features = FeatureStream(live.encoder, self.fps)
         self.runner = StreamingModel(live.model, state.frame_control, lc["word_fade_s"],
-                                     lc["word_horizon_s"], self.fps)
+                                     lc["word_horizon_s"], live.meta.get("ablate"))
         self.stt = StreamingTranscriber(live.transcriber, lc["asr_buffer_s"],
                                         lc["asr_beam_size"], lc["vad_threshold"])
         self.eyes = Eyes(lc, self.fps)
@@ -247,7 +247,8 @@ class Engine:
         enc = self.live.encoder
         enc.encode_window(np.zeros(enc.window, np.float32))
         label = self.state.frame_control(0).label
-        spare = StreamingModel(self.live.model, lambda i: FrameControl(label))
+        spare = StreamingModel(self.live.model, lambda i: FrameControl(label),
+                               ablate=self.live.meta.get("ablate"))
         spare.push(np.zeros((8, enc.dim), np.float32))
         self.live.text.encode_words(["hello"])
         noise = np.random.default_rng(0).normal(0, 0.01, SAMPLE_RATE).astype(np.float32)

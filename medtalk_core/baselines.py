@@ -138,7 +138,7 @@ class FaceFormer(nn.Module):
         return self.out(self.norm(x))
 
     def animate(self, audio, text, word_time, word_mask, label, intensity_scale=1.0):
-        """The inference signature of :meth:`medtalk_core.model.MEDTalk.animate`: returns
+        """The baseline's pass for :func:`medtalk_core.forward.animate` (its arguments): returns
         ``(rig (B, T, R), intensity (B, T))``. The words are not used (FaceFormer has no text
         input) and the intensity is that of the predicted rig (``0.1 * sum |r|`` over S_INT):
         the baseline has no separate intensity estimate, so ``intensity_scale`` must be 1.

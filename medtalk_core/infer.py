@@ -6,9 +6,14 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .steering import add_emotion_arguments
+from .steering import EmotionSpec, add_emotion_arguments
+
+if TYPE_CHECKING:
+    from .inference import Animation
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,32 +45,60 @@ def check_intensity(scale: float) -> float:
     return scale
 
 
-def run(args) -> int:
+@dataclass
+class Take:
+    """One recording animated by :func:`animate_file`: ``animation`` its frames, intensity and
+    transcript, ``seconds`` the clip's duration, ``elapsed`` the wall seconds animating it took
+    (transcript included, model loading not)."""
+
+    animation: Animation
+    seconds: float
+    elapsed: float
+
+
+def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None,
+                 language: str | None = None, checkpoint: Path | None = None,
+                 intensity: float = 1.0) -> Take:
+    """The frames ``medtalk infer`` writes for a recording, and the ones ``medtalk eval --audio``
+    scores: the file at 16 kHz mono, the checkpoint's front-ends (``language`` overriding the
+    config's transcript language), a faster-whisper transcript, the emotion ``spec`` and
+    :meth:`Animator.animate <medtalk_core.inference.Animator.animate>` (the checkpoint's forward
+    pass) with ``intensity`` as the intensity scale; ``config`` a config.toml path or None.
+
+    Raises:
+        MedtalkError: unknown language (checked first), unreadable audio, a bad checkpoint,
+            guidance the model cannot serve.
+    """
     from .asr import check_language
     from .audio import load_audio
     from .config import load_config
     from .inference import Animator
+
+    if language:
+        check_language(language)
+    samples = load_audio(audio)
+    cfg = load_config(config)
+    if language:
+        cfg["features"]["language"] = language
+    animator = Animator.load(checkpoint, cfg)
+    animator.steering.prepare(spec)  # a model without this guidance fails before the transcript
+    t0 = time.perf_counter()
+    anim = animator.animate(samples, spec, intensity_scale=intensity)
+    return Take(anim, len(samples) / 16000, time.perf_counter() - t0)
+
+
+def run(args) -> int:
     from .rigio import check_output, write_rig
     from .steering import spec_from_args
 
     check_output(args.output, (args.audio,))
     check_intensity(args.intensity)
-    if args.language:
-        check_language(args.language)
     spec = spec_from_args(args.emotion, args.text, args.image)
-    audio = load_audio(args.audio)
-    cfg = load_config(args.config)
-    if args.language:
-        cfg["features"]["language"] = args.language
-    animator = Animator.load(args.checkpoint, cfg)
-    animator.steering.prepare(spec)  # a model without this guidance fails before the transcript
-    t0 = time.perf_counter()
-    anim = animator.animate(audio, spec, intensity_scale=args.intensity)
-    elapsed = time.perf_counter() - t0
+    take = animate_file(args.audio, spec, args.config, args.language, args.checkpoint,
+                        args.intensity)
+    anim = take.animation
     write_rig(args.output, anim.frames)
-    dur = len(audio) / 16000
-    print(f"{args.output}: {len(anim.frames)} frames ({dur:.2f} s, {spec.describe()}); "
+    print(f"{args.output}: {len(anim.frames)} frames ({take.seconds:.2f} s, {spec.describe()}); "
           f"transcript: {' '.join(anim.transcript.words) or '(none)'}; "
-          f"RTF {elapsed / max(dur, 1e-9):.3f}")
+          f"RTF {take.elapsed / max(take.seconds, 1e-9):.3f}")
     return 0
-

@@ -1,10 +1,10 @@
 """Offline inference: a 16 kHz clip and an emotion (a label, a text description or a reference
 image, :mod:`medtalk_core.steering`) -> 174 face-board controls at 60 fps.
 
-Pipeline: audio features on rig frames (Whisper tiny.en encoder, windowed as in training) ->
-ACM -> content embedding; faster-whisper transcript with word times -> MiniLM word features;
-FIM (audio emotion features x words, label-space embedding) -> intensity and emotion embedding;
-D -> rig.
+Pipeline: audio features on rig frames (Whisper tiny.en encoder, windowed as in training) and a
+faster-whisper transcript with word times -> MiniLM word features; then the model's forward pass
+(:func:`medtalk_core.forward.animate_clip`: ACM, FIM with the label-space embedding, D) with the
+FIM parts the checkpoint was trained without removed (its ``ablate`` metadata).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from . import rig
 from .checkpoint import load_model
 from .config import load_config
+from .forward import animate_clip
 from .frontend import FrontEnd, Transcript, trained_features
 from .steering import EmotionSpec, Steering
 
@@ -42,6 +43,8 @@ class Animator:
 
     def __init__(self, model, frontend: FrontEnd, meta: dict, cfg: dict | None = None):
         self.model, self.frontend, self.meta = model, frontend, meta
+        self.ablate = meta.get("ablate") or {}
+        """FIM parts the model was trained without (:data:`medtalk_core.forward.ABLATIONS`)."""
         self.steering = Steering(model, meta, cfg or load_config())
         """Label-space embeddings of labels, text descriptions and reference images."""
 
@@ -78,23 +81,16 @@ class Animator:
             MedtalkError: guidance the model or the machine cannot serve (see
                 :meth:`~medtalk_core.steering.Steering.embedding`).
         """
-        import torch
-
         if isinstance(emotion, str):
             emotion = EmotionSpec("label", emotion)
-        label = torch.from_numpy(self.steering.embedding(emotion))[None]
+        label = self.steering.embedding(emotion)
         n = frame_count(len(audio16k))
         if transcript is None:
             transcript = self.frontend.transcribe(audio16k)
         if n == 0:
             return Animation(np.zeros((0, rig.NUM_CONTROLS), np.float32),
                              np.zeros(0, np.float32), transcript)
-        audio = torch.from_numpy(self.frontend.audio_frames(audio16k, n))[None]
-        words = torch.from_numpy(transcript.features)[None]
-        times = torch.from_numpy(transcript.time)[None]
-        mask = torch.ones(words.shape[:2], dtype=torch.bool)
-        with torch.inference_mode():
-            out, i_hat = self.model.animate(audio, words, times, mask,
-                                            label, intensity_scale)
-        return Animation(rig.clip_to_range(out[0].numpy()), i_hat[0].numpy().astype(np.float32),
-                         transcript)
+        frames, i_hat = animate_clip(self.model, self.frontend.audio_frames(audio16k, n),
+                                     transcript.features, transcript.time, label,
+                                     intensity_scale, self.ablate)
+        return Animation(frames, i_hat, transcript)

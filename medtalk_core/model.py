@@ -17,6 +17,10 @@ Parts and the paper's equations:
       or reference-image embedding (a sentence encoder's or CLIP's) into the label-embedding space,
       so that FIM can be steered by "a wry half-smile with raised brows" instead of a label.
 
+The modules here hold the networks; :mod:`medtalk_core.forward` runs the audio-to-rig pass through
+them (ACM, FIM's fusion, intensity and norm adjustment, E_fuse, D), for whole clips and for the
+live stream runner's blocks alike.
+
 Unlike the authors' released code (per-frame MLPs), every encoder and the decoder here see
 temporal context: residual 1-D convolution stacks over frames. The emotion encoder ends in a
 moving average over ``emotion_smooth`` frames, so that f_e carries the slowly varying expression
@@ -156,6 +160,12 @@ def moving_average(x: torch.Tensor, width: int) -> torch.Tensor:
     return F.avg_pool1d(y, width, stride=1).transpose(1, 2)
 
 
+def decoder_input(f_c: torch.Tensor, f_e: torch.Tensor) -> torch.Tensor:
+    """D's input (eq. 4), ``f_c ⊕ f_e``: ``(B, T, C), (B, T, E) -> (B, T, C + E)`` (also ``(T, ·)``
+    blocks of the stream runner)."""
+    return torch.cat([f_c, f_e], dim=-1)
+
+
 class MotionAutoencoder(nn.Module):
     """E_e, E_c and D of the disentanglement stage (paper eq. 2-4, Fig. 2).
 
@@ -181,7 +191,7 @@ class MotionAutoencoder(nn.Module):
 
     def decode(self, f_c: torch.Tensor, f_e: torch.Tensor) -> torch.Tensor:
         """Eq. 4, ``r_hat = D(f_c ⊕ f_e)``."""
-        return self.decoder(torch.cat([f_c, f_e], dim=-1))
+        return self.decoder(decoder_input(f_c, f_e))
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         """Self-reconstruction ``D(E_c(r), E_e(r))``, ``(B, T, R) -> (B, T, R)``."""
@@ -219,10 +229,11 @@ class CrossModalFusion(nn.Module):
     logits so that a frame attends mostly to the words spoken near it.
 
     A learned null token is always present, so a frame with no words (silence, empty
-    transcript) still has something to attend to.
+    transcript) still has something to attend to. ``q`` is the query net: audio emotion features
+    (:func:`emotion_features`) ``(B, T, A_e) -> (B, T, H)``.
 
-    Args (forward):
-        audio: ``(B, T, A)`` audio emotion features on rig frames.
+    Args (:meth:`attend`):
+        q: ``(B, T, H)`` the query net's output on rig frames.
         text: ``(B, W, X)`` word features; ``word_time``: ``(B, W)`` word centres in seconds;
         ``word_mask``: bool ``(B, W)``, True where a word exists, or float ``(B, T, W)`` in
         [0, 1], how visible each word is to each frame (streaming: a word fades in after the
@@ -234,7 +245,7 @@ class CrossModalFusion(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        h, self.heads, self.cfg = cfg.hidden, cfg.attn_heads, cfg
+        h, self.heads = cfg.hidden, cfg.attn_heads
         self.q = nn.Sequential(nn.Linear(cfg.emotion_audio_dim or cfg.audio_dim, h),
                                TemporalNet(h, h, cfg, path_right(cfg, first=True)))
         self.k = nn.Linear(cfg.text_dim, h)
@@ -247,13 +258,9 @@ class CrossModalFusion(nn.Module):
         self.ff = nn.Sequential(nn.Linear(h, 2 * h), nn.GELU(), nn.Dropout(cfg.dropout),
                                 nn.Linear(2 * h, h))
 
-    def forward(self, audio, text, word_time, word_mask, frame_time):
-        q = self.q(emotion_features(audio, self.cfg))
-        return self.attend(q, text, word_time, word_mask, frame_time)
-
     def attend(self, q, text, word_time, word_mask, frame_time):
-        """The fusion after the query net: ``q (B, T, H)`` = ``self.q(audio)``, other arguments
-        as :meth:`forward` (the streaming runner computes ``q`` frame by frame)."""
+        """Eq. 8: the fusion of the query net's output ``q`` with the words (see the class
+        docstring; the stream runner computes ``q`` block by block)."""
         B, T, _ = q.shape
         k = torch.cat([self.null_kv[0].expand(B, 1, -1), self.k(text)], 1)
         v = torch.cat([self.null_kv[1].expand(B, 1, -1), self.v(text)], 1)
@@ -276,9 +283,10 @@ class CrossModalFusion(nn.Module):
 
 
 class FusionIntensityModel(nn.Module):
-    """FIM (paper eq. 8-12): predicts the frame-wise intensity ``I_hat (B, T)`` and the emotion
-    embedding ``f_e_hat (B, T, E)`` from audio emotion features, text-token features and an
-    emotion label (int64 ``(B,)``), or an explicit label-space embedding ``(B, E_l)``."""
+    """FIM's networks (paper eq. 8-12): the cross-modal fusion (eq. 8), the intensity head
+    (``I_hat``), the label embeddings ``f_label`` (eq. 9) and E_fuse (eq. 10-12), which maps
+    ``[f~ | fused]`` to the emotion embedding ``f_e_hat (B, T, E)``. The pass through them, norm
+    adjustment included, is :func:`medtalk_core.forward.animate`."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -291,18 +299,6 @@ class FusionIntensityModel(nn.Module):
     def intensity(self, fused: torch.Tensor) -> torch.Tensor:
         """Frame-wise intensity ``I_hat_t >= 0``, ``(B, T, H) -> (B, T)``."""
         return F.softplus(self.intensity_head(fused)).squeeze(-1)
-
-    def forward(self, audio, text, word_time, word_mask, frame_time, label,
-                intensity_scale: torch.Tensor | float = 1.0):
-        """Returns ``(f_e_hat (B, T, E), I_hat (B, T))``; ``intensity_scale`` (scalar or
-        ``(B, T)``) multiplies I_hat before the norm adjustment (live intensity control)."""
-        fused = self.fusion(audio, text, word_time, word_mask, frame_time)
-        i_hat = self.intensity(fused)
-        f_label = self.label_embedding(label) if label.dtype == torch.long else label
-        direction = f_label / f_label.norm(dim=-1, keepdim=True).clamp_min(1e-8)  # eq. 9
-        f_tilde = (i_hat * intensity_scale).unsqueeze(-1) * direction.unsqueeze(1)
-        f_e = self.fuse_encoder(torch.cat([f_tilde, fused], -1))  # eq. 10-12
-        return f_e, i_hat
 
 
 class GuidanceProjection(nn.Module):
@@ -323,9 +319,9 @@ class GuidanceProjection(nn.Module):
 class MEDTalk(nn.Module):
     """The whole model: motion autoencoder, ACM, FIM and (stage 4) the guidance projections.
 
-    ``animate(...)`` is the inference path: ``D(ACM(audio_c), FIM(audio_e, text, label))``.
-    ``project(kind, g)`` maps a guidance embedding to a label-space embedding that ``animate``
-    takes as ``label``.
+    :func:`medtalk_core.forward.animate` is the inference path:
+    ``D(ACM(audio_c), FIM(audio_e, text, label))``. ``project(kind, g)`` maps a guidance
+    embedding to a label-space embedding that it takes as ``label``.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -354,14 +350,3 @@ class MEDTalk(nn.Module):
             raise ValueError(f"{kind} guidance embedding has width {g.shape[-1]}, P_{kind} "
                              f"reads {width}: use the encoder the model was trained with")
         return self.guidance[kind](g)
-
-    def animate(self, audio, text, word_time, word_mask, label, intensity_scale=1.0):
-        """Audio features ``(B, T, A)`` on rig frames, words ``(B, W, X)``, word centres
-        ``(B, W)`` s, word mask bool ``(B, W)``, label int64 ``(B,)`` or a label-space embedding
-        float32 ``(B, H)`` (a blend of label embeddings, or :meth:`project`'s output) ->
-        ``(rig (B, T, R), I_hat (B, T))``."""
-        frame_time = torch.arange(audio.shape[1], device=audio.device) / rig.FPS
-        f_c = self.acm(audio)
-        f_e, i_hat = self.fim(audio, text, word_time, word_mask, frame_time, label,
-                              intensity_scale)
-        return self.motion.decode(f_c, f_e), i_hat

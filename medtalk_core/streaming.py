@@ -12,9 +12,10 @@ fine-tune (``medtalk train --plan stream``), so that training and serving comput
 * :func:`word_visibility`: how visible each word is to each frame: 0 until the transcript
   committed it, then a linear fade-in over ``fade_s`` (no pops), 0 again beyond ``horizon_s``.
 * :class:`StreamingModel`: the model's temporal convolutions run incrementally with cached
-  left context, FIM's fusion and norm adjustment (paper eq. 8-12) per frame with per-frame
-  emotion label, intensity scale and freeze (live control). Given the same inputs it returns what
-  ``MEDTalk.animate`` returns for the whole clip (tests/test_streaming.py).
+  left context; on each block of frames, the fusion, intensity, norm adjustment and decoder input
+  of :mod:`medtalk_core.forward` (paper eq. 4, 8-12), with per-frame emotion label, intensity
+  scale and freeze (live control). Given the same inputs it returns what
+  :func:`medtalk_core.forward.animate` returns for the whole clip (tests/test_streaming.py).
 
 Units: samples at 16 kHz, 50 Hz encoder features, rig frames at 60 fps, seconds.
 """
@@ -30,7 +31,15 @@ import torch.nn.functional as F
 
 from . import rig
 from .features import FEATURE_RATE, FRAME_SAMPLES, SAMPLE_RATE, WhisperEncoder
-from .model import ConvBlock, MEDTalk, TemporalNet, content_features, emotion_features
+from .forward import frame_intensity, frame_time, fuse, fuse_encoder_input, norm_adjust
+from .model import (
+    ConvBlock,
+    MEDTalk,
+    TemporalNet,
+    content_features,
+    decoder_input,
+    emotion_features,
+)
 
 # ---------------------------------------------------------------- audio features
 
@@ -281,12 +290,14 @@ class StreamingModel:
         model: a MEDTalk model (eval mode; ``lookahead_frames`` >= 0 for low latency).
         control: ``control(frame_index) -> FrameControl`` for every frame as it is fused.
         fade_s, horizon_s: word visibility (see :func:`word_visibility`).
+        ablate: the FIM parts the model was trained without (checkpoint metadata ``ablate``,
+            :data:`medtalk_core.forward.ABLATIONS`).
     """
 
     def __init__(self, model: MEDTalk, control: Callable[[int], FrameControl],
-                 fade_s: float = 0.25, horizon_s: float = 3.0, fps: int = rig.FPS):
+                 fade_s: float = 0.25, horizon_s: float = 3.0, ablate: dict | None = None):
         fim = model.fim
-        self.model, self.control, self.fps = model, control, fps
+        self.model, self.control, self.ablate = model, control, ablate
         self.fade_s, self.horizon_s = fade_s, horizon_s
         self.acm = _Net(model.acm.net)
         self.query_in, self.query = fim.fusion.q[0], _Net(fim.fusion.q[1])
@@ -309,7 +320,7 @@ class StreamingModel:
         """Words the transcript has just committed: float32 ``(m, X)`` features and ``(m,)``
         centres (s). They fade in from the next frame to be fused (or from ``commit_s``, a frame
         time in s); words older than the horizon are dropped."""
-        now = self._fused_next / self.fps
+        now = frame_time(1, self._fused_next)[0]
         commit = now if commit_s is None else commit_s
         self.words = np.concatenate([self.words, np.asarray(features, np.float32)])
         self.word_time = np.concatenate([self.word_time, np.asarray(centres, np.float32)])
@@ -342,12 +353,12 @@ class StreamingModel:
         if n == 0:
             return
         first = self._fused_next
-        t = (first + np.arange(n)) / self.fps
-        vis = word_visibility(t, self.word_time, self.commit_time, self.fade_s, self.horizon_s)
-        fused = self.model.fim.fusion.attend(
-            q[None], torch.from_numpy(self.words)[None], torch.from_numpy(self.word_time)[None],
-            torch.from_numpy(vis)[None], torch.from_numpy(t.astype(np.float32)))[0]
-        i_hat = self.model.fim.intensity(fused[None])[0]
+        vis = word_visibility(frame_time(n, first), self.word_time, self.commit_time,
+                              self.fade_s, self.horizon_s)
+        fused = fuse(self.model, q[None], torch.from_numpy(self.words)[None],
+                     torch.from_numpy(self.word_time)[None], torch.from_numpy(vis)[None], first,
+                     self.ablate)
+        i_hat = frame_intensity(self.model, fused, self.ablate)[0]
         ctl = [self.control(first + j) for j in range(n)]
         applied = np.empty(n, np.float32)
         for j, c in enumerate(ctl):
@@ -357,16 +368,15 @@ class StreamingModel:
                 self._held = None
             self._last_i = float(i_hat[j])
             applied[j] = (self._held if c.frozen else self._last_i) * c.scale
-        labels = torch.stack([c.label for c in ctl])
-        direction = labels / labels.norm(dim=-1, keepdim=True).clamp_min(1e-8)  # eq. 9
-        f_tilde = torch.from_numpy(applied)[:, None] * direction
-        self._f_e = torch.cat([self._f_e, self.fuse.push(torch.cat([f_tilde, fused], -1))])
+        f_tilde = norm_adjust(torch.from_numpy(applied)[None],
+                              torch.stack([c.label for c in ctl])[None])
+        self._f_e = torch.cat([self._f_e, self.fuse.push(fuse_encoder_input(f_tilde, fused)[0])])
         self._i = np.concatenate([self._i, applied])
         self._fused_next += n
 
     def _decode(self, final: bool) -> StreamOutput:
         n = min(len(self._f_c), len(self._f_e))
-        y = self.decoder.push(torch.cat([self._f_c[:n], self._f_e[:n]], -1))
+        y = self.decoder.push(decoder_input(self._f_c[:n], self._f_e[:n]))
         self._f_c, self._f_e = self._f_c[n:], self._f_e[n:]
         if final:
             y = torch.cat([y, self.decoder.finish()])

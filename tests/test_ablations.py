@@ -16,6 +16,7 @@ from medtalk_core.baselines import (
     periodic_bias,
 )
 from medtalk_core.errors import MedtalkError
+from medtalk_core.forward import animate
 from medtalk_core.model import MEDTalk, ModelConfig
 from train import ablations, disentangle, models, results
 from train.batches import Sampler
@@ -57,8 +58,8 @@ def test_faceformer_shapes_and_label_conditioning():
     assert out.shape == (2, 30, 174)
     other = m(b["audio"], torch.tensor([5, 5]))
     assert not torch.allclose(out, other)  # the label embedding conditions the output
-    rig_out, intensity = m.animate(b["audio"], b["words"], b["word_time"], b["word_mask"],
-                                   b["label"])
+    f = animate(m, b["audio"], b["words"], b["word_time"], b["word_mask"], b["label"])
+    rig_out, intensity = f.rig, f.intensity
     torch.testing.assert_close(rig_out, out)
     assert intensity.shape == (2, 30)
 
@@ -115,8 +116,8 @@ def test_without_text_the_output_ignores_words():
     b, other = batch(), batch()
     other["words"] = torch.randn_like(b["words"]) * 3
     with torch.no_grad():
-        full = [fim_forward(m, x)[0] for x in (b, other)]
-        blind = [fim_forward(m, x, {"text": True})[0] for x in (b, other)]
+        full = [fim_forward(m, x).rig for x in (b, other)]
+        blind = [fim_forward(m, x, {"text": True}).rig for x in (b, other)]
     assert not torch.allclose(*full)  # with text the words matter
     torch.testing.assert_close(*blind)
 
@@ -126,15 +127,16 @@ def test_without_intensity_i_hat_is_one_and_unused():
     m = MEDTalk(SMALL).eval()
     b = batch()
     with torch.no_grad():
-        out, _, i_hat = fim_forward(m, b, {"intensity": True})
+        ablated = fim_forward(m, b, {"intensity": True})
+        out, i_hat = ablated.rig, ablated.intensity
         torch.testing.assert_close(i_hat, torch.ones_like(i_hat))
         m.fim.intensity_head.weight.mul_(5.0).add_(1.0)  # another intensity head: no effect
-        out2, _, _ = fim_forward(m, b, {"intensity": True})
-        with_int, _, i_hat2 = fim_forward(m, b)
+        out2 = fim_forward(m, b, {"intensity": True}).rig
+        full = fim_forward(m, b)
+        with_int, i_hat2 = full.rig, full.intensity
     torch.testing.assert_close(out, out2)
     assert not torch.allclose(i_hat2, torch.ones_like(i_hat2))
     assert not torch.allclose(with_int, out)
-    assert not m.fim.intensity_head._forward_hooks  # the hook is removed again
 
 
 def test_step_fim_without_intensity_trains_no_intensity_head():

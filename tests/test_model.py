@@ -3,6 +3,7 @@ import torch
 
 from medtalk_core import checkpoint
 from medtalk_core.errors import CheckpointError
+from medtalk_core.forward import animate
 from medtalk_core.model import MEDTalk, ModelConfig
 
 SMALL = ModelConfig(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
@@ -18,7 +19,8 @@ def inputs(B=2, T=30, W=4):
 def test_animate_shapes():
     m = MEDTalk(SMALL).eval()
     audio, words, times, mask = inputs()
-    out, i_hat = m.animate(audio, words, times, mask, torch.tensor([0, 3]))
+    f = animate(m, audio, words, times, mask, torch.tensor([0, 3]))
+    out, i_hat = f.rig, f.intensity
     assert out.shape == (2, 30, 174) and i_hat.shape == (2, 30)
     assert (i_hat >= 0).all()
 
@@ -26,8 +28,8 @@ def test_animate_shapes():
 def test_no_words_still_works():
     m = MEDTalk(SMALL).eval()
     audio, _, _, _ = inputs()
-    out, _ = m.animate(audio, torch.zeros(2, 0, 8), torch.zeros(2, 0),
-                       torch.zeros(2, 0, dtype=torch.bool), torch.tensor([1, 2]))
+    out = animate(m, audio, torch.zeros(2, 0, 8), torch.zeros(2, 0),
+                  torch.zeros(2, 0, dtype=torch.bool), torch.tensor([1, 2])).rig
     assert torch.isfinite(out).all()
 
 
@@ -35,9 +37,9 @@ def test_norm_adjustment_scales_with_intensity():
     """Eq. 9: f~ = I / ||f_label|| * f_label, so a zero intensity scale removes the label."""
     m = MEDTalk(SMALL).eval()
     audio, words, times, mask = inputs()
-    a, _ = m.animate(audio, words, times, mask, torch.tensor([0, 0]), intensity_scale=0.0)
-    b, _ = m.animate(audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=0.0)
-    c, _ = m.animate(audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=1.0)
+    a = animate(m, audio, words, times, mask, torch.tensor([0, 0]), intensity_scale=0.0).rig
+    b = animate(m, audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=0.0).rig
+    c = animate(m, audio, words, times, mask, torch.tensor([3, 3]), intensity_scale=1.0).rig
     torch.testing.assert_close(a, b)
     assert not torch.allclose(b, c)
 

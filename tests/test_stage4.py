@@ -8,6 +8,7 @@ import torch
 from bridge.controls import ControlServer, LiveState
 from medtalk_core import checkpoint, rig
 from medtalk_core.errors import MedtalkError
+from medtalk_core.forward import animate
 from medtalk_core.model import MEDTalk, ModelConfig
 from medtalk_core.steering import EmotionSpec, spec_from_args
 from train.batches import Sampler
@@ -113,8 +114,8 @@ def test_separate_emotion_features_feed_fim_only():
     emo[..., 16:] += 1.0  # only the emotion columns change
     f_c = m.acm(audio)
     assert torch.equal(f_c, m.acm(emo))
-    a, _ = m.animate(audio, words, times, mask, torch.tensor([3]))
-    b, _ = m.animate(emo, words, times, mask, torch.tensor([3]))
+    a = animate(m, audio, words, times, mask, torch.tensor([3])).rig
+    b = animate(m, emo, words, times, mask, torch.tensor([3])).rig
     assert not torch.allclose(a, b)
 
 

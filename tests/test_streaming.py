@@ -8,6 +8,7 @@ import torch
 
 from medtalk_core.errors import MedtalkError
 from medtalk_core.features import WhisperEncoder, align_to_frames
+from medtalk_core.forward import animate
 from medtalk_core.model import MEDTalk, ModelConfig
 from medtalk_core.streaming import (
     FeatureStream,
@@ -27,18 +28,20 @@ def small_model(lookahead: int) -> MEDTalk:
                                lookahead_frames=lookahead)).eval()
 
 
+@pytest.mark.parametrize("ablate", [None, {"text": True}, {"intensity": True}])
 @pytest.mark.parametrize("lookahead", [-1, 0, 1, 2, 6])
-def test_streaming_model_equals_whole_clip_model(lookahead):
+def test_streaming_model_equals_whole_clip_model(lookahead, ablate):
     m = small_model(lookahead)
     T, W = 83, 5
     g = torch.Generator().manual_seed(1)
     audio, words = torch.randn(1, T, 384, generator=g), torch.randn(1, W, 384, generator=g)
     centres = torch.rand(1, W, generator=g) * T / 60
     with torch.no_grad():
-        ref, i_ref = m.animate(audio, words, centres, torch.ones(1, W, dtype=torch.bool),
-                               torch.tensor([2]), 0.5)
+        f = animate(m, audio, words, centres, torch.ones(1, W, dtype=torch.bool),
+                    torch.tensor([2]), 0.5, ablate)
+    ref, i_ref = f.rig, f.intensity
     label = m.fim.label_embedding.weight[2].detach()
-    runner = StreamingModel(m, lambda i: FrameControl(label, 0.5), horizon_s=1e9)
+    runner = StreamingModel(m, lambda i: FrameControl(label, 0.5), horizon_s=1e9, ablate=ablate)
     runner.add_words(words[0].numpy(), centres[0].numpy(), commit_s=-1e9)
     outs, i, rng = [], 0, np.random.default_rng(0)
     while i < T:  # 0 to 3 frames at a time, as the live features arrive
@@ -62,7 +65,7 @@ def test_limited_lookahead_output_ignores_later_audio(lookahead):
     words, t = torch.zeros(1, 1, 384), torch.zeros(1, 1)
     mask, label = torch.ones(1, 1, dtype=torch.bool), torch.tensor([0])
     with torch.no_grad():
-        a, b = m.animate(x, words, t, mask, label)[0], m.animate(y, words, t, mask, label)[0]
+        a, b = animate(m, x, words, t, mask, label).rig, animate(m, y, words, t, mask, label).rig
     last_same = 30 - lookahead
     assert torch.allclose(a[:, :last_same + 1], b[:, :last_same + 1], atol=1e-6)
     assert not torch.allclose(a[:, last_same + 1], b[:, last_same + 1])
@@ -88,11 +91,11 @@ def test_per_frame_visibility_one_equals_the_word_mask():
     audio, words, centres = torch.randn(1, T, 384), torch.randn(1, W, 384), torch.rand(1, W)
     label = torch.tensor([4])
     with torch.no_grad():
-        a = m.animate(audio, words, centres, torch.ones(1, W, dtype=torch.bool), label)[0]
-        b = m.animate(audio, words, centres, torch.ones(1, T, W), label)[0]
-        c = m.animate(audio, words, centres, torch.zeros(1, T, W), label)[0]
-        d = m.animate(audio, words[:, :0], centres[:, :0], torch.zeros(1, 0, dtype=torch.bool),
-                      label)[0]
+        a = animate(m, audio, words, centres, torch.ones(1, W, dtype=torch.bool), label).rig
+        b = animate(m, audio, words, centres, torch.ones(1, T, W), label).rig
+        c = animate(m, audio, words, centres, torch.zeros(1, T, W), label).rig
+        d = animate(m, audio, words[:, :0], centres[:, :0], torch.zeros(1, 0, dtype=torch.bool),
+                    label).rig
     torch.testing.assert_close(a, b)
     torch.testing.assert_close(c, d)  # invisible words = no words
 

@@ -10,8 +10,8 @@ model); its JSON card gives the phases and epochs the variants copy. The variant
     * ``e2e``: our architecture trained end to end, no disentanglement (= "w/o disentangle").
     * ``no_overlap``, ``no_cycle``: the reference's phases without that stage-1 phase.
     * ``no_intensity``, ``no_text``: FIM without I_hat (constant 1) or without words
-      (``tcfg["ablate"]``, :data:`train.stages.ABLATIONS`), from stage 3 on; stages 1-2 do not
-      depend on them.
+      (``tcfg["ablate"]``, :data:`medtalk_core.forward.ABLATIONS`), from stage 3 on; stages 1-2
+      do not depend on them.
     * ``full``: the reference's phases, trained here only under ``--budget`` below 1, so that
       every compared row has had the same fraction of the schedule.
 

@@ -3,6 +3,9 @@
 The held-out split of a ``medtalk synth`` corpus is ``test`` (the voice family kept out of
 training). Transcripts are the corpus's own word alignments, so the scores measure the model and
 not the speech recogniser; the real-speech checks (docs/results.md) use faster-whisper.
+Both go through the one forward pass (:mod:`medtalk_core.forward`), with the FIM parts the
+checkpoint was trained without removed; ``--audio`` scores exactly the frames ``medtalk infer``
+writes for the recording (:func:`medtalk_core.infer.animate_file`).
 """
 
 from __future__ import annotations
@@ -36,14 +39,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_ablation_arguments(p)
 
 
-def plot_curves(model, utt, path: Path) -> None:
-    """Predicted against ground-truth curves of the jaw, a brow and a mouth corner (PNG)."""
+def plot_curves(model, utt, path: Path, ablate: dict | None = None) -> None:
+    """Predicted (:func:`predict`) against ground-truth curves of the jaw, a brow and a mouth
+    corner (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pred, _ = predict(model, utt)
+    pred, _ = predict(model, utt, ablate)
     names = ["CTRL_C_jaw-translateY", "CTRL_L_brow_down-translateY",
              "CTRL_L_mouth_cornerPull-translateY"]
     t = np.arange(len(pred)) / rig.FPS
@@ -63,21 +67,24 @@ def plot_curves(model, utt, path: Path) -> None:
 
 
 def score_recording(args) -> dict[str, float]:
-    """MLE, MEE, EIE, FRD and the jaw's Pearson correlation of one real recording."""
-    from medtalk_core.audio import load_audio
-    from medtalk_core.config import load_config
+    """MLE, MEE, EIE, FRD and the jaw's Pearson correlation of one real recording: the frames
+    ``medtalk infer AUDIO --emotion E`` writes against ``--rig``, over the frames both have.
+
+    Raises:
+        MedtalkError: no ``--rig`` or ``--emotion``, an unknown emotion or language, unreadable
+            files, frame counts more than 2 apart.
+    """
     from medtalk_core.errors import MedtalkError
-    from medtalk_core.inference import Animator
+    from medtalk_core.infer import animate_file
     from medtalk_core.metrics import clip_metrics, jaw_correlation
     from medtalk_core.rigio import read_rig
+    from medtalk_core.steering import spec_from_args
 
     if not (args.rig and args.emotion):
         raise MedtalkError("--audio needs --rig (ground truth) and --emotion")
-    cfg = load_config(args.config)
-    if args.language:
-        cfg["features"]["language"] = args.language
+    spec = spec_from_args(args.emotion, None, None)
     gt = read_rig(args.rig)
-    anim = Animator.load(args.checkpoint, cfg).animate(load_audio(args.audio), args.emotion)
+    anim = animate_file(args.audio, spec, args.config, args.language, args.checkpoint).animation
     n = min(len(gt), len(anim.frames))
     if abs(len(gt) - len(anim.frames)) > 2:
         raise MedtalkError(f"{args.rig} has {len(gt)} frames, the audio gives {len(anim.frames)}")
@@ -130,6 +137,6 @@ def score_corpus(args) -> dict:
     print(f"{'':12}" + "".join(f"{m:>10}" for m in METRICS))
     for name, s in scores.items():
         print(f"{name:12}" + "".join(f"{s[m]:10.5f}" for m in METRICS))
-    plot_curves(model, split[0], args.plot)
+    plot_curves(model, split[0], args.plot, meta.get("ablate"))
     print(f"curves: {args.plot}")
     return scores

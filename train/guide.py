@@ -19,6 +19,7 @@ import torch
 
 from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
+from medtalk_core.forward import animate
 
 
 @dataclass
@@ -128,6 +129,6 @@ def _upper_faces(model, utt, label_vectors: torch.Tensor) -> np.ndarray:
     audio = torch.from_numpy(utt.audio.astype(np.float32))[None].expand(k, -1, -1)
     times = torch.from_numpy(utt.word_time)[None].expand(k, -1)
     mask = torch.ones(words.shape[:2], dtype=torch.bool)
-    out, _ = model.animate(audio, words, times, mask, label_vectors)
+    out = animate(model, audio, words, times, mask, label_vectors).rig
     return rig.clip_to_range(out.numpy().reshape(-1, rig.NUM_CONTROLS)).reshape(
         k, -1, rig.NUM_CONTROLS)[..., rig.S_UP].mean(1)

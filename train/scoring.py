@@ -12,19 +12,11 @@ from medtalk_core.metrics import mean_metrics
 def predict(model, utt, ablate: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Model output for a cached corpus utterance: ``(rig (T, 174), I_hat (T,))`` float32.
     ``model``: MEDTalk or the FaceFormer-style baseline; ``ablate``: the FIM parts the model was
-    trained without (checkpoint metadata ``ablate``, :data:`train.stages.ABLATIONS`)."""
-    import torch
+    trained without (checkpoint metadata ``ablate``, :data:`medtalk_core.forward.ABLATIONS`)."""
+    from medtalk_core.forward import animate_clip
 
-    from .stages import fim_forward
-
-    words = torch.from_numpy(utt.words.astype(np.float32))[None]
-    batch = {"audio": torch.from_numpy(utt.audio.astype(np.float32))[None], "words": words,
-             "word_time": torch.from_numpy(utt.word_time)[None],
-             "word_mask": torch.ones(words.shape[:2], dtype=torch.bool),
-             "label": torch.tensor([utt.emotion])}
-    with torch.inference_mode():
-        out, _, i_hat = fim_forward(model, batch, ablate)
-    return rig.clip_to_range(out[0].numpy()), i_hat[0].numpy()
+    return animate_clip(model, utt.audio, utt.words, utt.word_time, int(utt.emotion),
+                        ablate=ablate)
 
 
 def score(model, utts, ablate: dict | None = None) -> dict[str, float]:

@@ -22,13 +22,14 @@ anchor the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat
 ``e2e`` is the baseline without disentanglement: ACM, FIM and D trained together from audio on
 ``L_recon + λ_int L_int``, with no stage 1 and no E_c / E_e.
 ``faceformer`` trains the FaceFormer-style baseline (:mod:`medtalk_core.baselines`) on ``L_recon``.
-``cfg["ablate"]`` (:data:`ABLATIONS`; ``medtalk eval --ablations``) switches parts of FIM off in
-:func:`fim_forward`, so in every step, validation and scoring that goes through it.
+Every step from stage 3 on, and validation, run the audio path through :func:`fim_forward`, i.e.
+the forward pass of inference and scoring (:func:`medtalk_core.forward.animate`);
+``cfg["ablate"]`` (:data:`medtalk_core.forward.ABLATIONS`; ``medtalk eval --ablations``) switches
+parts of FIM off in it.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from medtalk_core.baselines import FaceFormer
+from medtalk_core.forward import Forward, animate
 from medtalk_core.model import MEDTalk
 
 from . import losses
@@ -100,65 +102,35 @@ def step_acm(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
             "sim": cfg["lambda_sim"] * losses.sim(f_c_hat, f_c, b["frame_mask"])}
 
 
-ABLATIONS = ("intensity", "text")
-"""Parts of FIM that ``cfg["ablate"] = {"intensity": bool, "text": bool}`` removes (True =
-removed): ``intensity``: I_hat is the constant 1, so eq. 9 gives the label embedding's direction
-at unit norm; ``text``: FIM sees no words (every word masked out, only the null token)."""
-
-_SOFTPLUS_INV_1 = 0.5413248546129181
-"""``log(e - 1)``: the intensity head output whose softplus is exactly 1."""
-
-
-@contextmanager
-def _unit_intensity(m: MEDTalk):
-    """While open, FIM's I_hat is the constant 1 (no gradient into the fusion through it): the
-    intensity head's output is replaced by softplus^-1(1) (a forward hook; model.py unchanged)."""
-    hook = m.fim.intensity_head.register_forward_hook(
-        lambda _mod, _inp, out: torch.full_like(out, _SOFTPLUS_INV_1))
-    try:
-        yield
-    finally:
-        hook.remove()
-
-
-def fim_forward(m: MEDTalk, b: Batch, ablate: dict | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """``(rig_hat, f_e_hat, I_hat)`` of the full audio path for a batch, with the FIM parts
-    ``ablate`` names (:data:`ABLATIONS`) removed. The FaceFormer-style baseline gives
-    ``(rig_hat, None, intensity of rig_hat)``."""
-    if isinstance(m, FaceFormer):
-        rig_hat = m(b["audio"], b["label"])
-        return rig_hat, None, losses.rig_intensity(rig_hat)
-    ablate = ablate or {}
-    word_mask = torch.zeros_like(b["word_mask"]) if ablate.get("text") else b["word_mask"]
-    frame_time = torch.arange(b["audio"].shape[1], device=b["audio"].device) / 60.0
-    with _unit_intensity(m) if ablate.get("intensity") else nullcontext():
-        f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], word_mask, frame_time,
-                           b["label"])
-    return m.motion.decode(m.acm(b["audio"]), f_e), f_e, i_hat
+def fim_forward(m: MEDTalk | FaceFormer, b: Batch, ablate: dict | None = None) -> Forward:
+    """The audio path (:func:`medtalk_core.forward.animate`) of a batch (``audio``, ``words``,
+    ``word_time``, ``word_mask``, ``label``), with the FIM parts ``ablate`` names removed."""
+    return animate(m, b["audio"], b["words"], b["word_time"], b["word_mask"], b["label"],
+                   ablate=ablate)
 
 
 def step_fim(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
     b = s.single()
-    pred, f_e, i_hat = fim_forward(m, b, cfg.get("ablate"))
+    out = fim_forward(m, b, cfg.get("ablate"))
     with torch.no_grad():
         f_e_gt = m.motion.encode_emotion(b["rig"])
     mask = b["frame_mask"]
     if cfg.get("ablate", {}).get("intensity"):  # I_hat is constant: only the rig's intensity
-        l_int = losses.masked_mean((losses.rig_intensity(pred) - b["intensity"]) ** 2, mask)
+        l_int = losses.masked_mean((losses.rig_intensity(out.rig) - b["intensity"]) ** 2, mask)
     else:
-        l_int = losses.intensity(pred, i_hat, b["intensity"], mask)
-    return {"recon": losses.recon(pred, b["rig"], mask),
-            "sim": cfg["lambda_sim"] * losses.sim(f_e, f_e_gt, mask),
+        l_int = losses.intensity(out.rig, out.intensity, b["intensity"], mask)
+    return {"recon": losses.recon(out.rig, b["rig"], mask),
+            "sim": cfg["lambda_sim"] * losses.sim(out.f_e, f_e_gt, mask),
             "int": cfg["lambda_int"] * l_int}
 
 
 def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
     b = s.single()
-    pred, _, i_hat = fim_forward(m, b)
+    out = fim_forward(m, b)
     mask = b["frame_mask"]
-    return {"recon": losses.recon(pred, b["rig"], mask),
-            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+    return {"recon": losses.recon(out.rig, b["rig"], mask),
+            "int": cfg["lambda_int"] * losses.intensity(out.rig, out.intensity, b["intensity"],
+                                                        mask)}
 
 
 def step_faceformer(m: FaceFormer, s: Sampler, cfg: dict) -> dict:
@@ -182,7 +154,7 @@ def step_guide(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
         target = table.mix[idx].to(dev) @ F.normalize(m.fim.label_embedding.weight, dim=-1)
     guided = torch.from_numpy(s.rng.random(len(idx)) < cfg["guide_share"]).to(dev)
     b["label"] = torch.where(guided[:, None], g, m.fim.label_embedding(b["label"]))
-    pred, _, _ = fim_forward(m, b, cfg.get("ablate"))
+    pred = fim_forward(m, b, cfg.get("ablate")).rig
     l_sim = 1 - F.cosine_similarity(g, target, dim=-1)
     return {"recon": losses.recon(pred, b["rig"], b["frame_mask"]),
             "sim": cfg["lambda_sim"] * l_sim.mean()}
@@ -193,18 +165,15 @@ def step_stream(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
     live = cfg["stream"]
     b["word_mask"] = streaming_word_mask(b, s.rng, live["commit_delay_s"], live["word_fade_s"],
                                          live["word_horizon_s"], live["ahead_s"])
-    f_c_hat = m.acm(b["audio"])
-    frame_time = torch.arange(b["audio"].shape[1], device=b["audio"].device) / 60.0
-    f_e, i_hat = m.fim(b["audio"], b["words"], b["word_time"], b["word_mask"], frame_time,
-                       b["label"])
-    pred = m.motion.decode(f_c_hat, f_e)
+    out = fim_forward(m, b)
     with torch.no_grad():
         f_c, f_e_gt = m.motion.encode_content(b["rig"]), m.motion.encode_emotion(b["rig"])
     mask = b["frame_mask"]
-    return {"recon": losses.recon(pred, b["rig"], mask),
-            "sim": cfg["lambda_sim"] * (losses.sim(f_c_hat, f_c, mask)
-                                        + losses.sim(f_e, f_e_gt, mask)),
-            "int": cfg["lambda_int"] * losses.intensity(pred, i_hat, b["intensity"], mask)}
+    return {"recon": losses.recon(out.rig, b["rig"], mask),
+            "sim": cfg["lambda_sim"] * (losses.sim(out.f_c, f_c, mask)
+                                        + losses.sim(out.f_e, f_e_gt, mask)),
+            "int": cfg["lambda_int"] * losses.intensity(out.rig, out.intensity, b["intensity"],
+                                                        mask)}
 
 
 PHASES = {

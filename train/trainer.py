@@ -144,7 +144,7 @@ def validate(model: MEDTalk, phase: str, batches: list,
             pred = model.motion.decode(model.acm(b["audio"]),
                                        model.motion.encode_emotion(b["rig"]))
         else:
-            pred = fim_forward(model, b, ablate)[0]
+            pred = fim_forward(model, b, ablate).rig
         sums[0] += losses.recon(pred, b["rig"], b["frame_mask"]).item()
         sums[1] += losses.recon(pred[..., lip], b["rig"][..., lip], b["frame_mask"]).item()
     recon, lip_mse = distributed.all_reduce_sum(sums)
