@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medtalk_core.config import Config
 from .stream_models import add_model_arguments, chosen_checkpoint
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class _Receiver:
         self.sock.close()
 
 
-def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
+def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
     """Stream ``audio`` through the live path in real time; returns the figures."""
     from .controls import LiveState
     from .engine import Engine, LiveModel
@@ -130,10 +131,10 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
     live = LiveModel.load(checkpoint, cfg)
     receiver = _Receiver()
     state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
-    source = FileSource(audio, cfg["live"]["blocksize"])
-    sender = Sender([OscSink(f"127.0.0.1:{receiver.port}", cfg["stream"]["subject"])],
-                    cfg["stream"]["names_interval_s"])
+                      round(cfg.live.blend_s * cfg.rig.fps))
+    source = FileSource(audio, cfg.live.blocksize)
+    sender = Sender([OscSink(f"127.0.0.1:{receiver.port}", cfg.stream.subject)],
+                    cfg.stream.names_interval_s)
     engine = Engine(live, source, state, sender, cfg)
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
@@ -143,9 +144,9 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
         receiver.close()
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     seconds = len(audio) / 16000
-    expected = len(audio) * cfg["rig"]["fps"] // 16000
+    expected = len(audio) * cfg.rig.fps // 16000
     lat, late = stats.latency_ms(), stats.late_ms()
-    jitter = np.abs(np.diff(np.array(stats.sent)) * 1000 - 1000 / cfg["rig"]["fps"])
+    jitter = np.abs(np.diff(np.array(stats.sent)) * 1000 - 1000 / cfg.rig.fps)
     return {
         "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": len(stats.sent),
         "frames_received": receiver.packets, "dropped": expected - len(stats.sent),
@@ -164,7 +165,7 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
     }
 
 
-def offline_time(audio: np.ndarray, cfg: dict) -> float:
+def offline_time(audio: np.ndarray, cfg: Config) -> float:
     """s that offline inference (shipped default model, with its transcript) takes on ``audio``."""
     from medtalk_core.inference import Animator
 
@@ -193,7 +194,7 @@ class Collector:
         """Nothing to do."""
 
 
-def streamed(live, audio: np.ndarray, emotion: str, cfg: dict) -> np.ndarray:
+def streamed(live, audio: np.ndarray, emotion: str, cfg: Config) -> np.ndarray:
     """The frames ``medtalk stream --file --fast`` sends for ``audio``: float32 ``(T, 174)``."""
     from .controls import LiveState
     from .engine import Engine
@@ -201,14 +202,14 @@ def streamed(live, audio: np.ndarray, emotion: str, cfg: dict) -> np.ndarray:
     from .sources import FileSource
 
     state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
+                      round(cfg.live.blend_s * cfg.rig.fps))
     sink = Collector()
-    Engine(live, FileSource(audio, cfg["live"]["blocksize"], fast=True), state,
+    Engine(live, FileSource(audio, cfg.live.blocksize, fast=True), state,
            Sender([sink]), cfg).run()
     return np.stack(sink.frames) if sink.frames else np.zeros((0, 174), np.float32)
 
 
-def skew(args: argparse.Namespace, cfg: dict) -> dict:
+def skew(args: argparse.Namespace, cfg: Config) -> dict:
     """Scores of streamed and offline output on ``args.count`` utterances of a split."""
     from medtalk_core.audio import load_audio
     from medtalk_core.corpus import evenly_spaced, read_manifest

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from medtalk_core import rig
+from medtalk_core.config import LiveConfig
 
 BLINK = np.array([0.3, 0.7, 0.95, 1.0, 0.85, 0.6, 0.35, 0.15, 0.05], np.float32)
 """Lid closure of a blink, one value per 60 fps frame (150 ms)."""
@@ -35,13 +36,13 @@ class Eyes:
         fps: rig frames per second.
     """
 
-    def __init__(self, cfg: dict, fps: int = rig.FPS):
+    def __init__(self, cfg: LiveConfig, fps: int = rig.FPS):
         self.fps = fps
-        self.blinks, self.saccades = bool(cfg["blinks"]), bool(cfg["saccades"])
-        self.blink_range = cfg["blink_interval_s"]
-        self.saccade_range = cfg["saccade_interval_s"]
-        self.amplitude = float(cfg["saccade_amplitude"])
-        self.rng = np.random.default_rng(cfg["seed"])
+        self.blinks, self.saccades = bool(cfg.blinks), bool(cfg.saccades)
+        self.blink_range = cfg.blink_interval_s
+        self.saccade_range = cfg.saccade_interval_s
+        self.amplitude = float(cfg.saccade_amplitude)
+        self.rng = np.random.default_rng(cfg.seed)
         self._next_blink = self._after(self.blink_range, 0)
         self._blink_start = -len(BLINK)
         self._next_saccade = self._after(self.saccade_range, 0)

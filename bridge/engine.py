@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from medtalk_core import rig
+from medtalk_core.config import Config
 from medtalk_core.errors import CheckpointError
 
 from .blinks import Eyes
@@ -122,7 +123,7 @@ class LiveModel:
     word_context: int
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None, cfg: dict) -> LiveModel:
+    def load(cls, checkpoint: str | Path | None, cfg: Config) -> LiveModel:
         """Load a checkpoint (None: ``[live] checkpoint`` or the shipped stream model).
 
         Raises:
@@ -137,22 +138,22 @@ class LiveModel:
         from medtalk_core.features import WhisperEncoder
         from medtalk_core.frontend import trained_features
 
-        path = Path(checkpoint or cfg["live"]["checkpoint"] or STREAM_CHECKPOINT)
-        if not path.is_file() and not checkpoint and not cfg["live"]["checkpoint"]:
+        path = Path(checkpoint or cfg.live.checkpoint or STREAM_CHECKPOINT)
+        if not path.is_file() and not checkpoint and not cfg.live.checkpoint:
             raise CheckpointError(
                 f"stream model not found: {path} (make it with medtalk train --plan stream "
                 "--init medtalk_core/weights/default.safetensors, or give --checkpoint)")
         torch.set_num_threads(1)
         model, meta = load_model(path)
-        f = trained_features(cfg["features"], meta)
-        if f["content_backend"] != "whisper" or f["emotion_backend"] != "whisper":
+        f = trained_features(cfg.features, meta)
+        if f.content_backend != "whisper" or f.emotion_backend != "whisper":
             raise CheckpointError(f"{path}: the live engine runs the Whisper encoder; this model "
-                                  f"reads {f['content_backend']}/{f['emotion_backend']} features")
-        encoder = WhisperEncoder(f.get("whisper_encoder_model") or None, f["window_s"], f["hop_s"],
-                                 f["lookahead_s"], f["threads"])
-        text = text_encoder({"features": f})
-        transcriber = Transcriber.from_config({"features": f})
-        context = meta.get("stream", {}).get("word_context", cfg["live"]["word_context"])
+                                  f"reads {f.content_backend}/{f.emotion_backend} features")
+        encoder = WhisperEncoder(f.whisper_encoder_model or None, f.window_s, f.hop_s,
+                                 f.lookahead_s, f.threads)
+        text = text_encoder(f)
+        transcriber = Transcriber.from_config(f)
+        context = meta.get("stream", {}).get("word_context", cfg.live.word_context)
         return cls(model, meta, encoder, text, transcriber, int(context))
 
 
@@ -186,18 +187,18 @@ class Engine:
         faults: where input faults are counted (shared with a microphone source).
     """
 
-    def __init__(self, live: LiveModel, source, state: LiveState, sender, cfg: dict,
+    def __init__(self, live: LiveModel, source, state: LiveState, sender, cfg: Config,
                  subject: str = "MEDTalk", faults: ProblemLog | None = None):
         from medtalk_core.streaming import FeatureStream, StreamingModel, ahead_s
 
         from .transcribe import StreamingTranscriber
 
-        lc = cfg["live"]
+        lc = cfg.live
         self.live, self.source, self.state, self.sender = live, source, state, sender
-        self.cfg, self.subject, self.fps = lc, subject, cfg["rig"]["fps"]
+        self.cfg, self.subject, self.fps = lc, subject, cfg.rig.fps
         self.faults = faults or ProblemLog("input", "the stream goes on")
-        self.raw = Ring(int(lc["ring_s"] * source.sample_rate), source.channels)
-        self.ring = Ring(int(lc["ring_s"] * SAMPLE_RATE))
+        self.raw = Ring(int(lc.ring_s * source.sample_rate), source.channels)
+        self.ring = Ring(int(lc.ring_s * SAMPLE_RATE))
         self._arrivals: deque = deque()
         self._entries_end: list[int] = []
         self._entries_t: list[float] = []
@@ -213,16 +214,16 @@ class Engine:
             self._resampler = soxr.ResampleStream(source.sample_rate, SAMPLE_RATE, 1,
                                                   dtype="float32", quality="HQ")
         self.features = FeatureStream(live.encoder, self.fps)
-        self.runner = StreamingModel(live.model, state.frame_control, lc["word_fade_s"],
-                                     lc["word_horizon_s"], live.meta.get("ablate"))
-        self.stt = StreamingTranscriber(live.transcriber, lc["asr_buffer_s"],
-                                        lc["asr_beam_size"], lc["vad_threshold"])
+        self.runner = StreamingModel(live.model, state.frame_control, lc.word_fade_s,
+                                     lc.word_horizon_s, live.meta.get("ablate"))
+        self.stt = StreamingTranscriber(live.transcriber, lc.asr_buffer_s,
+                                        lc.asr_beam_size, lc.vad_threshold)
         self.eyes = Eyes(lc, self.fps)
         f = live.meta.get("features", {})
         self.ahead_s = ahead_s(f.get("hop_s", live.encoder.hop / SAMPLE_RATE),
                                f.get("lookahead_s", live.encoder.lookahead / SAMPLE_RATE),
                                self.runner.lag, self.fps)
-        self.delay_s = lc["frame_delay_s"] or self.ahead_s + lc["compute_margin_s"]
+        self.delay_s = lc.frame_delay_s or self.ahead_s + lc.compute_margin_s
         self.mono0 = math.nan
         self.t0 = math.nan
         """Unix time of audio time 0 (the frames' ``t0``)."""
@@ -310,7 +311,7 @@ class Engine:
         if self.source.fast or getattr(self.source, "total", None) is not None:
             return
         behind = (time.monotonic() - self.mono0) * SAMPLE_RATE - self.ring.written
-        if behind > (GAP_STEP_S if self._in_gap else self.cfg["gap_s"]) * SAMPLE_RATE:
+        if behind > (GAP_STEP_S if self._in_gap else self.cfg.gap_s) * SAMPLE_RATE:
             if not self._in_gap:
                 self.faults.note("input gap (no audio arriving): silence inserted")
             self._in_gap = True  # until audio arrives again: keep the audio time going
@@ -400,11 +401,11 @@ class Engine:
         self._committed = (self._committed + words)[-ctx:]
         self._words.append((feats, centres))
         tail = " ".join(w.text for w in self.stt.committed)
-        self.state.transcript = tail[-self.cfg["transcript_tail"]:]
+        self.state.transcript = tail[-self.cfg.transcript_tail:]
         self.state.changed.set()
 
     def _intensity_loop(self) -> None:
-        step = int(self.cfg["asr_step_s"] * SAMPLE_RATE)
+        step = int(self.cfg.asr_step_s * SAMPLE_RATE)
         try:  # the transcript can wait; the lips and the frame clock cannot
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ASR_NICENESS)
         except (AttributeError, OSError):
@@ -460,7 +461,7 @@ class Engine:
     def _run_fast(self) -> FrameStats:
         self.source.start(self.callback)
         self.mono0, self.t0 = time.monotonic(), time.time()
-        step = int(self.cfg["asr_step_s"] * SAMPLE_RATE)
+        step = int(self.cfg.asr_step_s * SAMPLE_RATE)
         self.sender.send_names()
         sent = 0
         while not self.state.quit.is_set():
@@ -495,7 +496,7 @@ class Engine:
                 self.stats.dropped += 1
             else:
                 self._send(frame, now, deadline)
-            if now - last_state >= self.cfg["state_interval_s"] or self.state.changed.is_set():
+            if now - last_state >= self.cfg.state_interval_s or self.state.changed.is_set():
                 self.state.changed.clear()
                 self._send_state(frame)
                 last_state = now

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from dataclasses import replace
 
+from medtalk_core.config import Config, StreamConfig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.steering import add_emotion_arguments, spec_from_args
 
@@ -61,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
+def open_sinks(args: argparse.Namespace, cfg: StreamConfig) -> list:
     """The sinks the arguments ask for, opened (ZeroMQ bound).
 
     Raises:
@@ -69,13 +71,13 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
     """
     from .sinks import OscSink, ZmqSink
 
-    subject = cfg["subject"] if args.subject is None else args.subject
+    subject = cfg.subject if args.subject is None else args.subject
     makers = []
     if not args.no_osc:
-        makers.append(lambda: OscSink(args.osc or cfg["osc"], subject))
+        makers.append(lambda: OscSink(args.osc or cfg.osc, subject))
     if args.zmq is not None:
-        makers.append(lambda: ZmqSink(args.zmq or cfg["zmq"], subject,
-                                      warmup_s=cfg["zmq_warmup_s"], linger_s=cfg["zmq_linger_s"]))
+        makers.append(lambda: ZmqSink(args.zmq or cfg.zmq, subject,
+                                      warmup_s=cfg.zmq_warmup_s, linger_s=cfg.zmq_linger_s))
     if not makers and not getattr(args, "record", None):
         raise MedtalkError("nothing to stream to: --no-osc needs --zmq or --record")
     sinks = []
@@ -89,18 +91,18 @@ def open_sinks(args: argparse.Namespace, cfg: dict) -> list:
     return sinks
 
 
-def _source(args: argparse.Namespace, cfg: dict, problems):
+def _source(args: argparse.Namespace, cfg: Config, problems):
     from medtalk_core.audio import load_audio
 
     from .sources import FileSource, MicSource, resolve_device
 
-    lc = cfg["live"]
+    lc = cfg.live
     if args.file is not None:
-        return FileSource(load_audio(args.file, cfg["audio"]["sample_rate"]), lc["blocksize"],
+        return FileSource(load_audio(args.file, cfg.audio.sample_rate), lc.blocksize,
                           fast=args.fast)
     if args.fast:
         raise MedtalkError("--fast needs --file (a microphone runs in real time)")
-    return MicSource(resolve_device(args.mic), lc["blocksize"], lc["retry_s"], problems)
+    return MicSource(resolve_device(args.mic), lc.blocksize, lc.retry_s, problems)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,16 +120,16 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     args.spec = spec_from_args(args.emotion, args.text, args.image)
     if args.blend is not None:
-        cfg["live"]["blend_s"] = max(0.0, args.blend)
+        cfg = replace(cfg, live=replace(cfg.live, blend_s=max(0.0, args.blend)))
     if args.no_blinks:
-        cfg["live"]["blinks"] = cfg["live"]["saccades"] = False
-    sinks = open_sinks(args, cfg["stream"])
+        cfg = replace(cfg, live=replace(cfg.live, blinks=False, saccades=False))
+    sinks = open_sinks(args, cfg.stream)
     try:
         if args.record:
             from .recorder import Recorder
 
-            sinks.append(Recorder(args.record, cfg["rig"]["fps"]))
-        with Sender(sinks, cfg["stream"]["names_interval_s"]) as sender:
+            sinks.append(Recorder(args.record, cfg.rig.fps))
+        with Sender(sinks, cfg.stream.names_interval_s) as sender:
             return _stream(args, cfg, sender, Engine, LiveModel)
     except BaseException:
         for sink in sinks:
@@ -135,28 +137,28 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _stream(args, cfg: dict, sender, Engine, LiveModel) -> int:
+def _stream(args, cfg: Config, sender, Engine, LiveModel) -> int:
     from medtalk_core.steering import Steering
 
     from .controls import ControlServer, Hotkeys, LiveState
     from .sinks import ProblemLog
     from .status import StatusLine
 
-    lc = cfg["live"]
-    subject = cfg["stream"]["subject"] if args.subject is None else args.subject
+    lc = cfg.live
+    subject = cfg.stream.subject if args.subject is None else args.subject
     problems = ProblemLog("input", "the stream goes on")
     source = _source(args, cfg, problems)  # a bad file or device fails before the models load
     live = LiveModel.load(chosen_checkpoint(args), cfg)
     labels = live.model.fim.label_embedding.weight.detach().numpy()
     steering = Steering(live.model, live.meta, cfg)
-    state = LiveState(labels, args.spec, round(lc["blend_s"] * cfg["rig"]["fps"]),
-                      lc["intensity_step"], steering.embedding)
+    state = LiveState(labels, args.spec, round(lc.blend_s * cfg.rig.fps),
+                      lc.intensity_step, steering.embedding)
     engine = Engine(live, source, state, sender, cfg, subject, problems)
     control = None if args.no_control else ControlServer(
-        args.control or f"{lc['control_host']}:{cfg['stream']['control_port']}", state)
+        args.control or f"{lc.control_host}:{cfg.stream.control_port}", state)
     keys = Hotkeys(state) if Hotkeys.available() and not args.fast else None
     previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
-    status = StatusLine(engine, control, lc["status_interval_s"])
+    status = StatusLine(engine, control, lc.status_interval_s)
     log.info("streaming %s (emotion %s) to %s; frame delay %.0f ms (lookahead %.0f ms)%s",
              args.file or f"input {source.name!r}", args.spec.describe(),
              ", ".join(s.name for s in sender.sinks), 1000 * engine.delay_s,

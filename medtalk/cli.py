@@ -28,7 +28,8 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     parser = argparse.ArgumentParser(prog="medtalk", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="config.toml to read defaults from")
+    parser.add_argument("--config", help="a TOML file of settings merged over the packaged defaults "
+                        "(medtalk_core/config.toml); names only what it changes")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

@@ -21,10 +21,10 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from .config import FeaturesConfig
 from .errors import MedtalkError, ModelNotFoundError
 
 
@@ -144,12 +144,11 @@ class Transcriber:
             raise ModelNotFoundError(f"cannot load Whisper model from {model_path}: {e}") from None
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any], language: str | None = None) -> "Transcriber":
-        """A transcriber set by ``config.toml`` ``[features]`` (``language`` overrides its key)."""
-        f = cfg["features"]
-        language = language or f["language"]
-        key = "asr_model_en" if language == "en" else "asr_model_multilingual"
-        return cls(language, f.get(key) or None, f["cache_dir"], f["threads"])
+    def from_config(cls, features: FeaturesConfig, language: str | None = None) -> "Transcriber":
+        """A transcriber set by ``[features]`` (``language`` overrides its ``language``)."""
+        language = language or features.language
+        model = features.asr_model_en if language == "en" else features.asr_model_multilingual
+        return cls(language, model or None, features.cache_dir, features.threads)
 
     def transcribe(self, audio16k: np.ndarray) -> list[Word]:
         """Words of a clip with their times.

@@ -22,22 +22,18 @@ frame by frame (:class:`medtalk_core.frontend.AudioFrontEnd`).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from .errors import MedtalkError, ModelNotFoundError
+from .config import BACKENDS, FeaturesConfig
+from .errors import ModelNotFoundError
 from .features import SAMPLE_RATE, Features, WhisperEncoder
 from .framegrid import CONTEXT_S, RATE, WINDOW_S, FrameGrid
 
-BACKEND_DEFAULTS = {"content_backend": "whisper", "emotion_backend": "whisper",
-                    "text_backend": "minilm"}
+BACKEND_DEFAULTS = {key: values[0] for key, values in BACKENDS.items()}
 """The default front-end (Whisper tiny.en for both audio features, MiniLM words), assumed for a
-configuration or a checkpoint's settings that lack these keys."""
-BACKENDS = {"content_backend": ("whisper", "wav2vec2"),
-            "emotion_backend": ("whisper", "emotion2vec"),
-            "text_backend": ("minilm", "roberta")}
-"""The values each backend key takes."""
+checkpoint's settings that lack these keys (trained before the backbones were selectable)."""
 MODEL_KEYS = {"wav2vec2": "wav2vec2_model", "emotion2vec": "emotion2vec_model",
               "roberta": "roberta_model"}
 """``[features]`` key of each backend's weights."""
@@ -61,32 +57,20 @@ class AudioEncoder(Protocol):
     def encode(self, audio16k: np.ndarray) -> Features: ...
 
 
-def backend(fcfg: dict[str, Any], key: str) -> str:
-    """The value of a backend key of ``[features]`` (its default when absent).
-
-    Raises:
-        MedtalkError: a value that is not one of :data:`BACKENDS`.
-    """
-    value = fcfg.get(key, BACKEND_DEFAULTS[key])
-    if value not in BACKENDS[key]:
-        raise MedtalkError(f"features.{key} = {value!r}: expected one of {BACKENDS[key]}")
-    return value
-
-
-def backend_settings(fcfg: dict[str, Any]) -> dict[str, str]:
+def backend_settings(fcfg: FeaturesConfig) -> dict[str, str]:
     """The backend keys that differ from the default front-end, with the model key of each such
     backend; ``{}`` for Whisper / Whisper / MiniLM. Enough, with the Whisper and MiniLM keys, to
     tell two front-ends apart (feature caches, checkpoints)."""
     out = {}
     for key, default in BACKEND_DEFAULTS.items():
-        value = backend(fcfg, key)
+        value = getattr(fcfg, key)
         if value != default:
             out[key] = value
-            out[MODEL_KEYS[value]] = fcfg.get(MODEL_KEYS[value]) or DEFAULT_MODELS[value]
+            out[MODEL_KEYS[value]] = getattr(fcfg, MODEL_KEYS[value]) or DEFAULT_MODELS[value]
     return out
 
 
-def model_dir(fcfg: dict[str, Any], name: str) -> str:
+def model_dir(fcfg: FeaturesConfig, name: str) -> str:
     """Folder of backend ``name``'s weights from its ``[features]`` key (local folder or hub id).
 
     Raises:
@@ -95,7 +79,7 @@ def model_dir(fcfg: dict[str, Any], name: str) -> str:
     from .hub import resolve_model
 
     key = MODEL_KEYS[name]
-    return str(resolve_model(fcfg.get(key) or DEFAULT_MODELS[name], key, name))
+    return str(resolve_model(getattr(fcfg, key) or DEFAULT_MODELS[name], key, name))
 
 
 class Wav2Vec2Encoder:
@@ -163,46 +147,42 @@ class Wav2Vec2Encoder:
                         self.rate)
 
 
-def content_encoder(fcfg: dict[str, Any]) -> AudioEncoder:
+def content_encoder(fcfg: FeaturesConfig) -> AudioEncoder:
     """The ACM input encoder set by ``[features]`` ``content_backend``.
 
     Raises:
         ModelNotFoundError: its weights are missing.
-        MedtalkError: an unknown backend.
     """
-    if backend(fcfg, "content_backend") == "wav2vec2":
+    if fcfg.content_backend == "wav2vec2":
         return Wav2Vec2Encoder(model_dir(fcfg, "wav2vec2"))
-    return WhisperEncoder(model_path=fcfg.get("whisper_encoder_model") or None,
-                          window_s=fcfg["window_s"], hop_s=fcfg["hop_s"],
-                          lookahead_s=fcfg["lookahead_s"], threads=fcfg["threads"])
+    return WhisperEncoder(model_path=fcfg.whisper_encoder_model or None, window_s=fcfg.window_s,
+                          hop_s=fcfg.hop_s, lookahead_s=fcfg.lookahead_s, threads=fcfg.threads)
 
 
-def emotion_encoder(fcfg: dict[str, Any]) -> AudioEncoder | None:
+def emotion_encoder(fcfg: FeaturesConfig) -> AudioEncoder | None:
     """The FIM query encoder set by ``[features]`` ``emotion_backend``: emotion2vec, or None for
     ``"whisper"``, where FIM reads the content features (one encoder for both, as by default).
 
     Raises:
         ModelNotFoundError: its weights are missing.
-        MedtalkError: an unknown backend, or FunASR is not installed.
+        MedtalkError: FunASR is not installed.
     """
-    if backend(fcfg, "emotion_backend") != "emotion2vec":
+    if fcfg.emotion_backend != "emotion2vec":
         return None
     from .emotion2vec import Emotion2vecEncoder
 
     return Emotion2vecEncoder(model_dir(fcfg, "emotion2vec"))
 
 
-def text_encoder(cfg: dict[str, Any]):
+def text_encoder(fcfg: FeaturesConfig):
     """The word-feature encoder (a :class:`medtalk_core.text.TextEncoder`) set by ``[features]``
     ``text_backend``: MiniLM (``text_model``) or RoBERTa (``roberta_model``).
 
     Raises:
         ModelNotFoundError: its weights are missing.
-        MedtalkError: an unknown backend.
     """
     from .text import TextEncoder
 
-    f = cfg["features"]
-    if backend(f, "text_backend") == "roberta":
-        return TextEncoder(model_dir(f, "roberta"), max_tokens=ROBERTA_MAX_TOKENS)
-    return TextEncoder(f.get("text_model") or None)
+    if fcfg.text_backend == "roberta":
+        return TextEncoder(model_dir(fcfg, "roberta"), max_tokens=ROBERTA_MAX_TOKENS)
+    return TextEncoder(fcfg.text_model or None)

@@ -28,33 +28,16 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import rig
-from .model import DictConfig
+from .config import FaceFormerConfig
 
 PLAN = "faceformer"
 """The ``medtalk train --plan`` (and checkpoint metadata ``plan``) of this baseline."""
-
-
-@dataclass
-class FaceFormerConfig(DictConfig):
-    """Sizes of the baseline (``[ablations] faceformer`` of config.toml)."""
-
-    rig_dim: int = rig.NUM_CONTROLS
-    audio_dim: int = 384
-    num_emotions: int = len(rig.EMOTIONS)
-    d_model: int = 128
-    heads: int = 4
-    layers: int = 4
-    ff: int = 256
-    period_frames: int = 30
-    """Period p of the positional encoding and of the temporal bias (frames at 60 fps)."""
-    dropout: float = 0.1
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:

@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 
 
+from .config import ConfigError, ModelConfig
 from .errors import CheckpointError
-from .model import MEDTalk, ModelConfig
+from .model import MEDTalk
 
 FORMAT = "medtalk-live/1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
@@ -93,6 +94,9 @@ def load_model(path: str | os.PathLike | None = None) -> tuple[MEDTalk, dict]:
     """
     path = Path(path) if path else DEFAULT_CHECKPOINT
     meta = read_metadata(path)
-    model = MEDTalk(ModelConfig.from_dict(meta["model"]))
+    try:
+        model = MEDTalk(ModelConfig.from_dict(meta["model"], "model"))
+    except ConfigError as e:
+        raise CheckpointError(f"checkpoint {path}: {e}") from None
     load_weights(model, path)
     return model.eval(), meta

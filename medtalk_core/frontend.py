@@ -9,25 +9,29 @@ compute the same features.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
 from . import rig
 from .backbones import BACKEND_DEFAULTS, content_encoder, emotion_encoder
+from .config import FeaturesConfig, override
 from .errors import MedtalkError
 from .features import Features, align_to_frames
 
 
-def trained_features(features: dict[str, Any], meta: dict) -> dict[str, Any]:
-    """The ``[features]`` settings to serve a checkpoint with: ``features`` (config.toml) overridden
-    by those its metadata records; backbones it does not record are the defaults (a checkpoint
-    from before the backbones were selectable was trained on them)."""
-    return {**features, **BACKEND_DEFAULTS, **meta.get("features", {})}
+def trained_features(features: FeaturesConfig, meta: dict) -> FeaturesConfig:
+    """The ``[features]`` settings to serve a checkpoint with: ``features`` (the configuration)
+    overridden by those its metadata records; backbones it does not record are the defaults (a
+    checkpoint from before the backbones were selectable was trained on them).
+
+    Raises:
+        ConfigError: the metadata records an unknown or mistyped ``[features]`` key.
+    """
+    return override(features, {**BACKEND_DEFAULTS, **meta.get("features", {})},
+                    "checkpoint features")
 
 
 class AudioFrontEnd:
-    """The audio features the model reads, configured by ``config.toml`` ``[features]``.
+    """The audio features the model reads, configured by ``[features]``.
 
     By default one :class:`medtalk_core.features.WhisperEncoder` gives both the content features (ACM input) and the
     emotion features (FIM queries). ``content_backend = "wav2vec2"`` and ``emotion_backend =
@@ -38,7 +42,7 @@ class AudioFrontEnd:
     ``threads``.
 
     Args:
-        cfg: the whole configuration (``load_config()``).
+        features: the ``[features]`` settings (a checkpoint's: :func:`trained_features`).
 
     Attributes:
         content_dim: width of the content features (384 for Whisper tiny.en).
@@ -47,9 +51,9 @@ class AudioFrontEnd:
         dim: ``content_dim + emotion_dim``.
     """
 
-    def __init__(self, cfg: dict[str, Any]):
-        self.encoder = content_encoder(cfg["features"])
-        self.emotion_encoder = emotion_encoder(cfg["features"])
+    def __init__(self, features: FeaturesConfig):
+        self.encoder = content_encoder(features)
+        self.emotion_encoder = emotion_encoder(features)
         self.rate = self.encoder.rate
         self.content_dim = self.encoder.dim
         self.emotion_dim = self.emotion_encoder.dim if self.emotion_encoder else 0
@@ -81,26 +85,26 @@ class Transcript:
 
 
 class FrontEnd:
-    """Audio, text and transcript front-ends configured by a whole config dict.
+    """Audio, text and transcript front-ends configured by ``[features]``.
 
     Args:
-        cfg: the configuration (``load_config()``), whose ``[features]`` section is used.
+        features: the ``[features]`` settings (a checkpoint's: :func:`trained_features`).
         audio, text, transcriber: which front-ends to build (the others are skipped).
     """
 
-    def __init__(self, cfg: dict[str, Any], audio: bool = True, text: bool = True,
+    def __init__(self, features: FeaturesConfig, audio: bool = True, text: bool = True,
                  transcriber: bool = True):
-        self.audio = AudioFrontEnd(cfg) if audio else None
+        self.audio = AudioFrontEnd(features) if audio else None
         self.text = None
         self.asr = None
         if text:
             from .backbones import text_encoder
 
-            self.text = text_encoder(cfg)
+            self.text = text_encoder(features)
         if transcriber:
             from .asr import Transcriber
 
-            self.asr = Transcriber.from_config(cfg)
+            self.asr = Transcriber.from_config(features)
 
     def audio_frames(self, audio16k: np.ndarray, n_frames: int) -> np.ndarray:
         """Audio features on rig frames: float32 ``(n_frames, self.audio.dim)`` (384 by default;

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import GuidanceConfig
 from .errors import MedtalkError, ModelNotFoundError
 from .hub import find_in_hub_cache
 
@@ -203,20 +204,23 @@ def _rgb(image):
         raise MedtalkError(f"cannot read image {image}: {e}") from None
 
 
-def load_guidance(kind: str | None, cfg: dict[str, Any]) -> SentenceGuidance | ClipGuidance:
-    """The guidance encoder of ``kind`` configured by ``cfg`` (``load_config()``).
+def load_guidance(kind: str | None, guidance: GuidanceConfig,
+                  text_model: str = "") -> SentenceGuidance | ClipGuidance:
+    """The guidance encoder of ``kind``.
 
     Args:
-        kind: ``"sentence"`` or ``"clip"``; None = ``cfg["guidance"]["text_encoder"]``.
-        cfg: the configuration; reads ``[guidance]`` and ``[features] text_model``.
+        kind: ``"sentence"`` or ``"clip"``; None = ``guidance.text_encoder``.
+        guidance: the ``[guidance]`` settings (CLIP architecture, tag, weights).
+        text_model: the sentence encoder's folder (``[features] text_model``); "" = the bundled
+            all-MiniLM-L6-v2.
 
     Raises:
         MedtalkError: unknown kind; the errors of the encoder's constructor.
     """
-    g = cfg["guidance"]
-    kind = kind or g["text_encoder"]
+    kind = kind or guidance.text_encoder
     if kind == "sentence":
-        return SentenceGuidance(cfg["features"].get("text_model") or None)
+        return SentenceGuidance(text_model or None)
     if kind == "clip":
-        return ClipGuidance(g["clip_checkpoint"] or None, g["clip_model"], g["clip_pretrained"])
+        return ClipGuidance(guidance.clip_checkpoint or None, guidance.clip_model,
+                            guidance.clip_pretrained)
     raise MedtalkError(f"unknown guidance encoder {kind!r}; use one of {', '.join(KINDS)}")

@@ -63,7 +63,7 @@ def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None,
     scores: the file at 16 kHz mono, the checkpoint's front-ends (``language`` overriding the
     config's transcript language), a faster-whisper transcript, the emotion ``spec`` and
     :meth:`Animator.animate <medtalk_core.inference.Animator.animate>` (the checkpoint's forward
-    pass) with ``intensity`` as the intensity scale; ``config`` a config.toml path or None.
+    pass) with ``intensity`` as the intensity scale; ``config`` a config file merged over the defaults, or None.
 
     Raises:
         MedtalkError: unknown language (checked first), unreadable audio, a bad checkpoint,
@@ -76,11 +76,9 @@ def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None,
 
     if language:
         check_language(language)
-    samples = load_audio(audio)
     cfg = load_config(config)
-    if language:
-        cfg["features"]["language"] = language
-    animator = Animator.load(checkpoint, cfg)
+    samples = load_audio(audio)
+    animator = Animator.load(checkpoint, cfg, language=language)
     animator.steering.prepare(spec)  # a model without this guidance fails before the transcript
     t0 = time.perf_counter()
     anim = animator.animate(samples, spec, intensity_scale=intensity)

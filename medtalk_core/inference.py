@@ -9,15 +9,14 @@ FIM parts the checkpoint was trained without removed (its ``ablate`` metadata).
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import rig
 from .checkpoint import load_model
-from .config import load_config
+from .config import Config, load_config
 from .forward import animate_clip
 from .frontend import FrontEnd, Transcript, trained_features
 from .steering import EmotionSpec, Steering
@@ -41,7 +40,7 @@ def frame_count(n_samples: int, sample_rate: int = 16000) -> int:
 class Animator:
     """A loaded MEDTalk model with its front-ends. Build with :meth:`load`."""
 
-    def __init__(self, model, frontend: FrontEnd, meta: dict, cfg: dict | None = None):
+    def __init__(self, model, frontend: FrontEnd, meta: dict, cfg: Config | None = None):
         self.model, self.frontend, self.meta = model, frontend, meta
         self.ablate = meta.get("ablate") or {}
         """FIM parts the model was trained without (:data:`medtalk_core.forward.ABLATIONS`)."""
@@ -49,9 +48,13 @@ class Animator:
         """Label-space embeddings of labels, text descriptions and reference images."""
 
     @classmethod
-    def load(cls, checkpoint: str | Path | None = None, config: dict | None = None,
-             transcriber: bool = True) -> "Animator":
+    def load(cls, checkpoint: str | Path | None = None, config: Config | None = None,
+             transcriber: bool = True, language: str | None = None) -> "Animator":
         """Load a checkpoint (None: the shipped default) and the front-ends it was trained with.
+
+        Args:
+            config: the configuration (None: :func:`medtalk_core.config.load_config`).
+            language: the transcript's language (None: ``[features] language``).
 
         Raises:
             CheckpointError: missing, unreadable or mismatched checkpoint.
@@ -59,10 +62,12 @@ class Animator:
         import torch
 
         model, meta = load_model(checkpoint)
-        cfg = copy.deepcopy(config or load_config())
-        cfg["features"] = trained_features(cfg["features"], meta)
-        torch.set_num_threads(max(1, int(cfg.get("train", {}).get("threads", 2))))
-        return cls(model, FrontEnd(cfg, transcriber=transcriber), meta, cfg)
+        cfg = config or load_config()
+        features = trained_features(cfg.features, meta)
+        if language:
+            features = replace(features, language=language)
+        torch.set_num_threads(max(1, cfg.train.threads))
+        return cls(model, FrontEnd(features, transcriber=transcriber), meta, cfg)
 
     def animate(self, audio16k: np.ndarray, emotion: str | EmotionSpec,
                 transcript: Transcript | None = None, intensity_scale: float = 1.0) -> Animation:

@@ -29,70 +29,14 @@ and not the syllable-rate lip motion (a bottleneck that helps the disentanglemen
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import rig
-from .errors import MedtalkError
+from .config import ModelConfig
 
 NUM_EMOTIONS = len(rig.EMOTIONS)
-
-
-class DictConfig:
-    """``from_dict`` / ``to_dict`` of a dataclass of network sizes (checkpoint metadata)."""
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        """Build from a dict, ignoring keys that are not fields (e.g. the whole ``[model]``)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ModelConfig(DictConfig):
-    """Sizes of the MEDTalk networks (``[model]`` of config.toml)."""
-
-    rig_dim: int = rig.NUM_CONTROLS
-    audio_dim: int = 384
-    text_dim: int = 384
-    content_dim: int = 64
-    emotion_dim: int = 32
-    hidden: int = 128
-    kernel: int = 5
-    layers: int = 3
-    attn_heads: int = 4
-    dropout: float = 0.1
-    emotion_smooth: int = 15
-    lookahead_frames: int = -1
-    """Future rig frames the audio-to-rig path (ACM, FIM, D) may see. -1: every temporal
-    convolution is centred (the offline model, ``kernel // 2`` future frames per convolution).
-    ``n >= 0``: the streaming model: ACM and FIM's query net see ``n`` future frames, at most
-    ``kernel - 1`` in the first convolution of each block, the first blocks first
-    (``n <= layers * (kernel - 1)``); every other convolution of that path sees none, so a rig
-    frame depends on audio features at most ``n`` frames ahead. E_c and E_e (training only) stay
-    centred. Padding holds no parameters: both settings have the same state-dict names and
-    shapes."""
-    emotion_audio_dim: int = 0
-    """Width of separate audio emotion features (FIM queries, e.g. emotion2vec's 768), appended
-    after the ``audio_dim`` content features (ACM input) in the model's audio input. 0: FIM reads
-    the content features (one Whisper encoder for both, the default)."""
-    guide_text_dim: int = 0
-    """Width of text-description embeddings P_text reads (384 for all-MiniLM-L6-v2, 512 for CLIP
-    ViT-B/32); 0: no P_text."""
-    guide_image_dim: int = 0
-    """Width of reference-image embeddings P_image reads (CLIP's); 0: no P_image."""
-
-    def __post_init__(self):
-        most = self.layers * (self.kernel - 1)
-        if not -1 <= self.lookahead_frames <= most:
-            raise MedtalkError(f"lookahead_frames = {self.lookahead_frames}: must be -1 (offline) "
-                               f"or 0..{most} (layers * (kernel - 1))")
 
 
 class ConvBlock(nn.Module):

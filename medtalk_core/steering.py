@@ -11,13 +11,13 @@ image, turned into the label-space embedding FIM's norm adjustment reads (paper 
 from __future__ import annotations
 
 import argparse
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import rig
+from .config import Config, override
 from .errors import MedtalkError
 
 KINDS = ("label", "text", "image")
@@ -81,19 +81,25 @@ class Steering:
     Args:
         model: a :class:`medtalk_core.model.MEDTalk` (eval mode).
         meta: its checkpoint metadata (``guidance``: the encoders stage 4 was trained with).
-        cfg: the configuration (``[guidance]`` model paths; the checkpoint's settings win).
+        cfg: the configuration (``[guidance]`` model paths, ``[features] text_model``; the
+            checkpoint's guidance settings win).
+
+    Raises:
+        ConfigError: the checkpoint records unknown or mistyped guidance settings.
     """
 
-    def __init__(self, model, meta: dict, cfg: dict):
-        self.model, self.cfg = model, copy.deepcopy(cfg)
-        self.cfg.setdefault("guidance", {}).update(meta.get("guidance", {}))
+    def __init__(self, model, meta: dict, cfg: Config):
+        self.model, self.text_model = model, cfg.features.text_model
+        recorded = {k: v for k, v in meta.get("guidance", {}).items() if k != "image_encoder"}
+        # image_encoder records whether training used images; the model's projections say it too
+        self.guidance = override(cfg.guidance, recorded, "checkpoint guidance")
         self._encoders: dict[str, object] = {}
 
     def _encoder(self, name: str):
         from .guidance import load_guidance
 
         if name not in self._encoders:
-            self._encoders[name] = load_guidance(name, self.cfg)
+            self._encoders[name] = load_guidance(name, self.guidance, self.text_model)
         return self._encoders[name]
 
     def prepare(self, spec: EmotionSpec):
@@ -111,7 +117,7 @@ class Steering:
         if spec.kind not in self.model.guidance:
             raise MedtalkError(f"this model has no {spec.kind} guidance (P_{spec.kind}); "
                                f"use a model trained with stage 4 on {spec.kind} guidance")
-        return self._encoder(self.cfg["guidance"]["text_encoder"] if spec.kind == "text"
+        return self._encoder(self.guidance.text_encoder if spec.kind == "text"
                              else "clip")
 
     def embedding(self, spec: EmotionSpec) -> np.ndarray:

@@ -1,11 +1,13 @@
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
+
+from medtalk_core.config import ModelConfig, TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -22,6 +24,16 @@ def english_clip(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("audio") / "english_3s.wav"
     sf.write(out, x[: 3 * sr], sr)
     return out
+
+
+def model_config(**sizes) -> ModelConfig:
+    """The packaged ``[model]`` with ``sizes`` changed (tiny models for tests)."""
+    return replace(load_config().model, **sizes)
+
+
+def train_config(**settings) -> TrainConfig:
+    """The packaged ``[train]`` with ``settings`` changed."""
+    return replace(load_config().train, **settings)
 
 
 def run_medtalk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -1,12 +1,15 @@
 """The FaceFormer-style baseline, the FIM ablation switches, the results-section writer, the
 report sentences, and the disentanglement probe and swap test, on tiny models and synthetic data."""
 
+from dataclasses import replace
 import json
 import os
 
 import numpy as np
 import pytest
 import torch
+
+from conftest import model_config, train_config
 
 from medtalk_core import checkpoint, rig
 from medtalk_core.baselines import (
@@ -15,21 +18,22 @@ from medtalk_core.baselines import (
     load_checkpoint,
     periodic_bias,
 )
+from medtalk_core.config import load_config
 from medtalk_core.errors import MedtalkError
 from medtalk_core.forward import animate
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 from train import ablations, disentangle, models, results
 from train.batches import Sampler
 from train.dataset import Utterance
 from train.scoring import predict
-from train.stages import PHASES, fim_forward
+from train.stages import PHASES, StepSettings, fim_forward
 from train.trainer import set_trainable
 
-SMALL = ModelConfig(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
+SMALL = model_config(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
                     attn_heads=2, dropout=0.0)
 TINY_FF = FaceFormerConfig(audio_dim=16, d_model=16, heads=2, layers=1, ff=32, period_frames=8,
                            dropout=0.0)
-TCFG = {"lambda_sim": 0.1, "lambda_int": 0.1}
+STEP = StepSettings(train_config(lambda_sim=0.1, lambda_int=0.1))
 
 
 def utterances(n=8, T=50, seed=0) -> list[Utterance]:
@@ -81,7 +85,7 @@ def test_faceformer_training_step_updates_the_weights():
     assert len(params) == len(list(m.parameters()))
     opt = torch.optim.AdamW(params, lr=1e-3)
     before = [p.detach().clone() for p in params]
-    terms = phase.step(m, Sampler(utterances(), 40, 4, 0), TCFG)
+    terms = phase.step(m, Sampler(utterances(), 40, 4, 0), STEP)
     assert set(terms) == {"recon"} and torch.isfinite(terms["recon"])
     opt.zero_grad()
     terms["recon"].backward()
@@ -104,9 +108,8 @@ def test_faceformer_checkpoint_and_predict(tmp_path):
 
 
 def test_new_model_picks_the_architecture():
-    cfg = {"model": SMALL.to_dict(), "ablations": {"faceformer": TINY_FF.to_dict()}}
-    assert isinstance(models.new_model(("faceformer",), cfg), FaceFormer)
-    assert isinstance(models.new_model(("self", "acm"), cfg), MEDTalk)
+    assert isinstance(models.new_model(("faceformer",), SMALL, TINY_FF), FaceFormer)
+    assert isinstance(models.new_model(("self", "acm"), SMALL, TINY_FF), MEDTalk)
 
 
 # --- ablation switches --------------------------------------------------------------------------
@@ -144,7 +147,7 @@ def test_step_fim_without_intensity_trains_no_intensity_head():
     m = MEDTalk(SMALL)
     set_trainable(m, PHASES["fim"].trainable)
     terms = PHASES["fim"].step(m, Sampler(utterances(), 40, 4, 0),
-                               {**TCFG, "ablate": {"intensity": True}})
+                               replace(STEP, ablate={"intensity": True}))
     sum(terms.values()).backward()
     assert m.fim.intensity_head.weight.grad is None
     assert m.fim.fuse_encoder.out.weight.grad.abs().sum() > 0
@@ -318,12 +321,12 @@ def test_figure_is_written(tmp_path):
 def context(tmp_path, budget=1.0) -> ablations.Context:
     card = {"phases": ["self", "acm", "fim"], "epochs": {"self": 2, "acm": 2, "fim": 4},
             "history": [{"phase": "self", "epoch": 1, "seconds": 60.0}]}
-    cfg = {"model": SMALL.to_dict(), "ablations": {"faceformer": TINY_FF.to_dict(),
-                                                   "faceformer_epochs": 3, "faceformer_lr": 1e-3},
-           "train": {}}
-    tcfg = {"seed": 0, "steps_per_epoch": 2, "batch_size": 2, "clip_frames": 40, "lambda_sim": 0.1,
-            "lambda_int": 0.1, "epochs": {"self": 9, "acm": 9, "fim": 9, "e2e": 5},
-            "lr": {p: 1e-3 for p in ("self", "acm", "fim", "e2e")}}
+    cfg = load_config()
+    cfg = replace(cfg, model=SMALL, ablations=replace(cfg.ablations, faceformer=TINY_FF,
+                                                      faceformer_epochs=3, faceformer_lr=1e-3))
+    tcfg = train_config(seed=0, steps_per_epoch=2, batch_size=2, clip_frames=40, lambda_sim=0.1,
+                        lambda_int=0.1, epochs={"self": 9, "acm": 9, "fim": 9, "e2e": 5},
+                        lr={p: 1e-3 for p in ("self", "acm", "fim", "e2e")}, keep_best=())
     return ablations.Context(
         cfg=cfg, tcfg=tcfg, train=[], val=[], test=[], split="test",
         ref_path=tmp_path / "ref.safetensors", ref_meta={"model": SMALL.to_dict(), "features": {}},
@@ -367,7 +370,7 @@ def test_stage3_variants_start_from_the_base_run_with_a_fresh_fim(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     model = MEDTalk(SMALL)
-    ablations.seed_from_stage2(run, ctx, ("self", "acm", "fim"), model, ctx.cfg, {})
+    ablations.seed_from_stage2(run, ctx, ("self", "acm", "fim"), model, ctx.cfg.model, {})
     torch.manual_seed(0)
     fresh = MEDTalk(SMALL)
     for k, v in model.state_dict().items():
@@ -378,4 +381,4 @@ def test_stage3_variants_start_from_the_base_run_with_a_fresh_fim(tmp_path):
     assert [h["phase"] for h in progress["history"]] == ["self", "self", "acm", "acm"]
     ctx.ref_card["epochs"]["acm"] = 3  # a base run with other stage-2 epochs is refused
     with pytest.raises(MedtalkError, match="has not finished"):
-        ablations.seed_from_stage2(run, ctx, ("self", "acm", "fim"), model, ctx.cfg, {})
+        ablations.seed_from_stage2(run, ctx, ("self", "acm", "fim"), model, ctx.cfg.model, {})

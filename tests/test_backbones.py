@@ -7,6 +7,7 @@ local folder and from a fake Hugging Face hub cache. Real weights cannot be down
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from medtalk_core import rig
 from medtalk_core.audio import load_audio
 from medtalk_core.backbones import (DEFAULT_MODELS, Wav2Vec2Encoder, backend_settings,
                                     content_encoder, emotion_encoder, text_encoder)
-from medtalk_core.config import load_config
+from medtalk_core.config import FeaturesConfig, load_config
 from medtalk_core.errors import MedtalkError, ModelNotFoundError
 from medtalk_core.features import WhisperEncoder
 from medtalk_core.framegrid import FrameGrid
@@ -135,10 +136,8 @@ def e2v(tmp_path_factory):
     return out, model
 
 
-def features_cfg(**keys) -> dict:
-    cfg = load_config()
-    cfg["features"].update(keys)
-    return cfg
+def features_cfg(**keys) -> FeaturesConfig:
+    return replace(load_config().features, **keys)
 
 
 # --- the 50 Hz grid --------------------------------------------------------------------------
@@ -207,34 +206,33 @@ def test_resolve_model_folder_and_hub_cache(w2v_dir, empty_hub, tmp_path, monkey
 
 
 def test_missing_weights_name_what_to_download(tmp_path, monkeypatch):
-    for cfg, build, repo, key in [
+    for keys, build, repo, key in [
         ({"content_backend": "wav2vec2"}, content_encoder, DEFAULT_MODELS["wav2vec2"],
          "wav2vec2_model"),
         ({"emotion_backend": "emotion2vec"}, emotion_encoder, DEFAULT_MODELS["emotion2vec"],
          "emotion2vec_model"),
-        ({"text_backend": "roberta"}, lambda f: text_encoder({"features": f}),
-         DEFAULT_MODELS["roberta"], "roberta_model"),
+        ({"text_backend": "roberta"}, text_encoder, DEFAULT_MODELS["roberta"], "roberta_model"),
     ]:
         with pytest.raises(ModelNotFoundError, match=rf"{repo}.*hf download {repo}.*{key}") as e:
-            build(cfg)
+            build(features_cfg(**keys))
         assert "\n" not in str(e.value)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelNotFoundError, match="cannot load wav2vec2"):
-        content_encoder({"content_backend": "wav2vec2", "wav2vec2_model": str(empty)})
+        content_encoder(features_cfg(content_backend="wav2vec2", wav2vec2_model=str(empty)))
     with pytest.raises(ModelNotFoundError, match="lacks config.yaml, model.pt"):
-        emotion_encoder({"emotion_backend": "emotion2vec", "emotion2vec_model": str(empty)})
+        emotion_encoder(features_cfg(emotion_backend="emotion2vec", emotion2vec_model=str(empty)))
     (empty / "configuration.json").write_text('{"file_path_metas": {"init_param": "e2v.pt"}}')
     with pytest.raises(ModelNotFoundError, match="lacks config.yaml, e2v.pt"):
-        emotion_encoder({"emotion_backend": "emotion2vec", "emotion2vec_model": str(empty)})
+        emotion_encoder(features_cfg(emotion_backend="emotion2vec", emotion2vec_model=str(empty)))
     (empty / "configuration.json").unlink()
     with pytest.raises(MedtalkError, match="content_backend = 'hubert'"):
-        content_encoder({"content_backend": "hubert"})
+        features_cfg(content_backend="hubert")
     (empty / "config.yaml").write_text("model: Emotion2vec\n")
     (empty / "model.pt").write_bytes(b"")
     monkeypatch.setitem(sys.modules, "funasr", None)  # as if FunASR were not installed
     with pytest.raises(MedtalkError, match=r"emotion2vec needs FunASR.*pip install funasr"):
-        emotion_encoder({"emotion_backend": "emotion2vec", "emotion2vec_model": str(empty)})
+        emotion_encoder(features_cfg(emotion_backend="emotion2vec", emotion2vec_model=str(empty)))
 
 
 # --- wav2vec2 ----------------------------------------------------------------------------------
@@ -244,9 +242,9 @@ def test_wav2vec2_features_from_folder_and_hub(w2v_dir, empty_hub, speech):
     from transformers import Wav2Vec2ForCTC
 
     x = speech[:16000]
-    local = content_encoder({"content_backend": "wav2vec2", "wav2vec2_model": str(w2v_dir)})
+    local = content_encoder(features_cfg(content_backend="wav2vec2", wav2vec2_model=str(w2v_dir)))
     into_hub(empty_hub, "org/tiny-w2v", w2v_dir)
-    hub = content_encoder({"content_backend": "wav2vec2", "wav2vec2_model": "org/tiny-w2v"})
+    hub = content_encoder(features_cfg(content_backend="wav2vec2", wav2vec2_model="org/tiny-w2v"))
     f = local.encode(x)
     assert f.rate == 50 and f.values.dtype == np.float32
     assert f.values.shape == (50, W2V_HIDDEN) and np.isfinite(f.values).all()
@@ -278,22 +276,21 @@ def test_front_end_with_wav2vec2_on_rig_frames(w2v_dir, speech):
 
 
 def test_default_front_end_is_unchanged(speech):
-    cfg = load_config()
-    assert backend_settings(cfg["features"]) == {}
-    fe = AudioFrontEnd(cfg)
+    f = load_config().features
+    assert backend_settings(f) == {}
+    fe = AudioFrontEnd(f)
     assert (fe.content_dim, fe.emotion_dim, fe.dim) == (384, 0, 384)
-    f = cfg["features"]
-    before = WhisperEncoder(f["whisper_encoder_model"] or None, f["window_s"], f["hop_s"],
-                            f["lookahead_s"], f["threads"])
+    before = WhisperEncoder(f.whisper_encoder_model or None, f.window_s, f.hop_s, f.lookahead_s,
+                            f.threads)
     np.testing.assert_array_equal(fe(speech[:16000]).values, before.encode(speech[:16000]).values)
     # feature caches made before the backends keep their names
-    old = {k: f.get(k) for k in ("content_backend", "whisper_encoder_model", "window_s", "hop_s",
-                                 "lookahead_s", "text_model")} | {"content_backend": None}
+    old = {k: getattr(f, k) for k in ("whisper_encoder_model", "window_s", "hop_s",
+                                      "lookahead_s", "text_model")} | {"content_backend": None}
     old_key = hashlib.sha1(json.dumps(old, sort_keys=True).encode()).hexdigest()[:10]
     assert _frontend_key(f) == old_key
-    assert _frontend_key({**f, "content_backend": "wav2vec2"}) != old_key
-    assert _frontend_key({**f, "text_backend": "roberta", "roberta_model": "/a"}) != \
-        _frontend_key({**f, "text_backend": "roberta", "roberta_model": "/b"})
+    assert _frontend_key(replace(f, content_backend="wav2vec2")) != old_key
+    assert _frontend_key(replace(f, text_backend="roberta", roberta_model="/a")) != \
+        _frontend_key(replace(f, text_backend="roberta", roberta_model="/b"))
 
 
 # --- emotion2vec (FunASR) ----------------------------------------------------------------------
@@ -304,9 +301,11 @@ def test_emotion2vec_frames_from_folder_and_hub(e2v, empty_hub, speech):
 
     folder, model = e2v
     x = speech[16000:32000]
-    local = emotion_encoder({"emotion_backend": "emotion2vec", "emotion2vec_model": str(folder)})
+    local = emotion_encoder(features_cfg(emotion_backend="emotion2vec",
+                                         emotion2vec_model=str(folder)))
     into_hub(empty_hub, "org/tiny-e2v", folder)
-    hub = emotion_encoder({"emotion_backend": "emotion2vec", "emotion2vec_model": "org/tiny-e2v"})
+    hub = emotion_encoder(features_cfg(emotion_backend="emotion2vec",
+                                       emotion2vec_model="org/tiny-e2v"))
     assert (local.grid.hop, local.grid.field, local.dim) == (320, 400, E2V_DIM)
     f = local.encode(x)
     assert f.rate == 50 and f.values.shape == (50, E2V_DIM) and f.values.dtype == np.float32
@@ -334,7 +333,7 @@ def test_front_end_joins_content_and_emotion(e2v, w2v_dir, speech):
     np.testing.assert_array_equal(joined[:, :W2V_HIDDEN], fe.audio.encoder.encode(x).values)
     np.testing.assert_array_equal(joined[:, W2V_HIDDEN:], fe.audio.emotion_encoder.encode(x).values)
     assert fe.audio_frames(x, 120).shape == (120, W2V_HIDDEN + E2V_DIM)
-    assert _frontend_key(cfg["features"]) != _frontend_key(load_config()["features"])
+    assert _frontend_key(cfg) != _frontend_key(load_config().features)
 
 
 # --- RoBERTa words -----------------------------------------------------------------------------

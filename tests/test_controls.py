@@ -1,6 +1,7 @@
 """Live control state, hotkeys, the OSC control port, /medtalk/state, procedural eyes, the ring
 buffer and the live ZeroMQ header (bridge/controls.py, blinks.py, engine.py, sinks.py)."""
 
+from dataclasses import replace
 import socket
 import struct
 import time
@@ -123,7 +124,7 @@ def test_live_zmq_header_carries_the_state_as_documented():
 
 
 def test_eyes_blink_every_few_seconds_and_saccade_within_range():
-    cfg = {**load_config()["live"], "seed": 3}
+    cfg = replace(load_config().live, seed=3)
     eyes = Eyes(cfg)
     blink_col = rig.INDEX["CTRL_L_eye_blink-translateY"]
     gaze_col = rig.INDEX["CTRL_C_eye-translateX"]
@@ -132,9 +133,9 @@ def test_eyes_blink_every_few_seconds_and_saccade_within_range():
     assert 20 / 5.0 - 1 <= len(closed) <= 20 / 2.5 + 1  # one full closure per blink
     assert np.all(np.diff(closed) >= 2.5 * 60)
     gaze = frames[:, gaze_col]
-    assert 0 < np.abs(gaze).max() <= 3 * cfg["saccade_amplitude"] + 1e-6
+    assert 0 < np.abs(gaze).max() <= 3 * cfg.saccade_amplitude + 1e-6
     assert np.abs(np.diff(gaze)).max() < 0.2  # moves in 3 frames, no teleport
-    off = Eyes({**cfg, "blinks": False, "saccades": False})
+    off = Eyes(replace(cfg, blinks=False, saccades=False))
     assert all((off.apply(rig.NEUTRAL, i) == rig.NEUTRAL).all() for i in range(600))
     eyes2 = Eyes(cfg)
     eyes2.blink_now(0)

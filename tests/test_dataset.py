@@ -30,7 +30,7 @@ def corpus(root, ids, frames=12):
 
 
 def test_view_copies_features_of_sibling_caches(tmp_path):
-    cfg = load_config()
+    cfg = load_config().features
     rng = np.random.default_rng(0)
     a, b = tmp_path / "a", tmp_path / "b"
     corpus(a, ["u1", "u2"])
@@ -39,10 +39,10 @@ def test_view_copies_features_of_sibling_caches(tmp_path):
     corpus(other, ["u3"])
     feats = {uid: rng.normal(size=(12, 384)).astype(np.float16) for uid in ("u1", "u2", "u3")}
     for root, ids in ((a, ["u1", "u2"]), (other, ["u3"])):
-        np.savez(cache_file(root, cfg["features"]), audio=np.concatenate([feats[i] for i in ids]),
+        np.savez(cache_file(root, cfg), audio=np.concatenate([feats[i] for i in ids]),
                  frames=np.array([12] * len(ids)))
-    path = build_cache(b, cfg, jobs=1, reuse=(cache_file(a, cfg["features"]),
-                                              cache_file(other, cfg["features"])))
+    path = build_cache(b, cfg, jobs=1, reuse=(cache_file(a, cfg),
+                                              cache_file(other, cfg)))
     got = cached_audio(path)
     for uid in ("u1", "u2", "u3"):
         np.testing.assert_array_equal(got[uid], feats[uid])

@@ -43,13 +43,10 @@ def _toml(value) -> str:
 
 
 def write_config(path: Path, overrides: dict) -> Path:
-    """The project's config.toml with ``overrides`` (``{section: {key: value}}``) applied."""
-    from medtalk_core.config import load_config
-
-    cfg = load_config()
+    """A config file of ``overrides`` only (``{section: {key: value}}``), which the commands merge
+    over the packaged defaults."""
     lines = []
-    for section, table in cfg.items():
-        table = {**table, **overrides.get(section, {})}
+    for section, table in overrides.items():
         lines += [f"[{section}]"] + [f"{k} = {_toml(v)}" for k, v in table.items()] + [""]
     path.write_text("\n".join(lines))
     return path

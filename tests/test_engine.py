@@ -3,6 +3,7 @@ frames at 60 fps with the stream state, live control within the blend time, the 
 SIGTERM, a dead listener. The model is a randomly initialised stream checkpoint: these tests
 check the engine, not a trained model's quality."""
 
+from dataclasses import replace
 import json
 import math
 import signal
@@ -38,15 +39,15 @@ def stream_checkpoint(tmp_path_factory):
     import torch
 
     from medtalk_core.checkpoint import save
-    from medtalk_core.model import MEDTalk, ModelConfig
+    from medtalk_core.model import MEDTalk
 
     cfg = load_config()
     torch.manual_seed(0)
-    live = cfg["live"]
-    model = MEDTalk(ModelConfig.from_dict(
-        {**cfg["model"], "lookahead_frames": live["model_lookahead_frames"]}))
+    live = cfg.live
+    model = MEDTalk(replace(cfg.model, lookahead_frames=live.model_lookahead_frames))
     path = tmp_path_factory.mktemp("ckpt") / "stream.safetensors"
-    save(model, path, {"features": {k: live[k] for k in ("window_s", "hop_s", "lookahead_s")}})
+    save(model, path, {"features": {k: getattr(live, k) for k in ("window_s", "hop_s",
+                                                                   "lookahead_s")}})
     return str(path)
 
 
@@ -90,9 +91,9 @@ def test_file_through_the_engine_sends_every_frame_at_60fps_with_state(clip, str
     assert header["frozen"] is False and header["blinks"] is True
     assert isinstance(header["transcript"], str)
     # frame i leaves D after its audio entered: D = the stream's lookahead + compute margin
-    live = load_config()["live"]
-    expected = ahead_s(live["hop_s"], live["lookahead_s"], live["model_lookahead_frames"]) + \
-        live["compute_margin_s"]
+    live = load_config().live
+    expected = ahead_s(live.hop_s, live.lookahead_s, live.model_lookahead_frames) + \
+        live.compute_margin_s
     delay = [unix - (h["t0"] + h["t"]) for (h, _), (_, unix, _) in zip(frames, osc.frames)]
     assert abs(np.median(delay) - expected) < 0.01 and expected <= 0.1
     assert len(states) >= 10  # ten a second
@@ -123,7 +124,7 @@ def test_hotkey_and_osc_control_reach_the_frames_within_the_blend_time(clip, str
     from bridge.controls import ControlServer
 
     cfg = load_config()
-    blend_frames = round(cfg["live"]["blend_s"] * FPS)
+    blend_frames = round(cfg.live.blend_s * FPS)
     live = LiveModel.load(stream_checkpoint, cfg)
     state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), "neutral",
                       blend_frames)
@@ -157,7 +158,7 @@ def test_hotkey_and_osc_control_reach_the_frames_within_the_blend_time(clip, str
     assert marks["key"] < first_new < marks["key"] + engine.delay_s + 3 / FPS
     # within the blend time (plus the frames already computed: the frame delay) the change is
     # complete: the scale is 0.5 and the label embedding is the new one
-    limit = marks["osc"] + cfg["live"]["blend_s"] + engine.delay_s + 0.05
+    limit = marks["osc"] + cfg.live.blend_s + engine.delay_s + 0.05
     done = [f for mono, f in frames if mono > limit]
     assert done and all(f.state["intensity_scale"] == 0.5 for f in done)
     assert all(f.emotion == "surprise" for f in done)

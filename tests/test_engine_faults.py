@@ -3,6 +3,7 @@ records at 48 kHz, overruns, clipping, and a device that disappears and comes ba
 has no device on a test machine, so a scripted stand-in for the sounddevice module plays one: it
 delivers 48 kHz blocks from a thread, as PortAudio's callback does, and can be unplugged."""
 
+from dataclasses import replace
 import threading
 import time
 
@@ -93,11 +94,11 @@ def test_mic_faults_are_counted_and_the_stream_goes_on(monkeypatch, stream_check
     monkeypatch.setattr(sources, "_sounddevice", lambda: FakeDevice)
     FakeDevice.plugged, FakeDevice.opened = True, 0
     cfg = load_config()
-    cfg["live"]["retry_s"] = 0.1
+    cfg = replace(cfg, live=replace(cfg.live, retry_s=0.1))
     live = LiveModel.load(stream_checkpoint, cfg)
     state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), "happy", 18)
     problems = ProblemLog("input", "the stream goes on")
-    mic = sources.MicSource(sources.resolve_device("Fake"), 160, cfg["live"]["retry_s"], problems)
+    mic = sources.MicSource(sources.resolve_device("Fake"), 160, cfg.live.retry_s, problems)
     assert (mic.sample_rate, mic.blocksize) == (RATE, 480)  # no 16 kHz: resampled
     capture = Capture()
     engine = Engine(live, mic, state, Sender([capture]), cfg, faults=problems)

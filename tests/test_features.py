@@ -84,7 +84,7 @@ def test_window_geometry_is_checked():
 
 
 def test_front_end_from_config(speech):
-    f = AudioFrontEnd(load_config())(speech[:16000])
+    f = AudioFrontEnd(load_config().features)(speech[:16000])
     assert f.values.shape == (50, 384) and f.rate == 50
 
 

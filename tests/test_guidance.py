@@ -54,10 +54,11 @@ def test_sentence_guidance_shapes_norm_and_meaning(sentence):
 
 def test_load_guidance_reads_the_config():
     cfg = load_config()
-    assert cfg["guidance"]["text_encoder"] == "sentence"
-    assert isinstance(load_guidance(None, cfg), SentenceGuidance)
+    assert cfg.guidance.text_encoder == "sentence"
+    assert isinstance(load_guidance(None, cfg.guidance, cfg.features.text_model),
+                      SentenceGuidance)
     with pytest.raises(MedtalkError, match="unknown guidance encoder 'bert'"):
-        load_guidance("bert", cfg)
+        load_guidance("bert", cfg.guidance)
 
 
 # ---------------------------------------------------------------- CLIP errors (no open_clip needed)

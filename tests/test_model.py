@@ -1,12 +1,14 @@
 import pytest
 import torch
 
+from conftest import model_config
+
 from medtalk_core import checkpoint
 from medtalk_core.errors import CheckpointError
 from medtalk_core.forward import animate
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 
-SMALL = ModelConfig(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
+SMALL = model_config(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
                     attn_heads=2, dropout=0.0)
 
 
@@ -62,7 +64,7 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
     for (k, v), (_, v2) in zip(m.state_dict().items(), m2.state_dict().items()):
         torch.testing.assert_close(v, v2)
     with pytest.raises(CheckpointError, match="does not match"):
-        checkpoint.load_weights(MEDTalk(ModelConfig(hidden=8, layers=1)), p)
+        checkpoint.load_weights(MEDTalk(model_config(hidden=8, layers=1)), p)
     with pytest.raises(CheckpointError, match="not found"):
         checkpoint.load_model(tmp_path / "missing.safetensors")
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)

@@ -1,23 +1,26 @@
 """Stage 4 (P_text / P_image, eq. 13-14) on tiny models, and emotion requests by label, text or
 image through inference and the live controls."""
 
+from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+
+from conftest import model_config, train_config
 
 from bridge.controls import ControlServer, LiveState
 from medtalk_core import checkpoint, rig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.forward import animate
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 from medtalk_core.steering import EmotionSpec, spec_from_args
 from train.batches import Sampler
 from train.dataset import Utterance
 from train.guide import GuidanceTable
-from train.stages import PHASES
+from train.stages import PHASES, StepSettings
 from train.trainer import set_trainable
 
-TINY = ModelConfig(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
+TINY = model_config(audio_dim=16, text_dim=8, content_dim=6, emotion_dim=5, hidden=16, layers=1,
                    attn_heads=2, dropout=0.0, guide_text_dim=12)
 
 
@@ -53,7 +56,7 @@ def test_guide_phase_trains_only_projections_and_fuse_encoder():
     phase = PHASES["guide"]
     params = set_trainable(m, phase.trainable)
     before = {k: v.clone() for k, v in m.state_dict().items()}
-    cfg = {"guidance": [table()], "guide_share": 0.75, "lambda_sim": 0.1}
+    cfg = StepSettings(train_config(guide_share=0.75, lambda_sim=0.1), guidance=(table(),))
     s = Sampler(tiny_utts(), 60, 4, seed=0)
     opt = torch.optim.Adam(params, lr=1e-2)
     sims = []
@@ -71,14 +74,14 @@ def test_guide_phase_trains_only_projections_and_fuse_encoder():
 def test_guide_phase_trains_image_projection_from_image_table():
     """With text and image tables (as --guidance-images adds), both P_text and P_image learn."""
     torch.manual_seed(0)
-    cfg_m = ModelConfig(**{**TINY.to_dict(), "guide_image_dim": 6})
+    cfg_m = replace(TINY, guide_image_dim=6)
     m = MEDTalk(cfg_m)
     phase = PHASES["guide"]
     params = set_trainable(m, phase.trainable)
     images = table(dim=6)
     images = GuidanceTable("image", images.embeddings, images.mix, images.texts)
     before = {k: v.clone() for k, v in m.state_dict().items()}
-    cfg = {"guidance": [table(), images], "guide_share": 1.0, "lambda_sim": 0.1}
+    cfg = StepSettings(train_config(guide_share=1.0, lambda_sim=0.1), guidance=(table(), images))
     s = Sampler(tiny_utts(), 60, 4, seed=0)
     opt = torch.optim.Adam(params, lr=1e-2)
     for _ in range(8):
@@ -93,7 +96,7 @@ def test_guide_phase_trains_image_projection_from_image_table():
 
 def test_stage3_checkpoint_continues_with_stage4(tmp_path):
     """A stage 1-3 checkpoint (no P_text) loads into a model with P_text for stage 4."""
-    old = MEDTalk(ModelConfig(**{**TINY.to_dict(), "guide_text_dim": 0}))
+    old = MEDTalk(replace(TINY, guide_text_dim=0))
     checkpoint.save(old, tmp_path / "s3.safetensors", {})
     new = MEDTalk(TINY)
     with pytest.raises(Exception, match="does not match"):
@@ -104,7 +107,7 @@ def test_stage3_checkpoint_continues_with_stage4(tmp_path):
 
 
 def test_separate_emotion_features_feed_fim_only():
-    cfg = ModelConfig(**{**TINY.to_dict(), "emotion_audio_dim": 10})
+    cfg = replace(TINY, emotion_audio_dim=10)
     m = MEDTalk(cfg).eval()
     g = torch.Generator().manual_seed(0)
     audio = torch.randn(1, 40, 26, generator=g)

@@ -90,11 +90,11 @@ def checkpoint(tmp_path_factory):
 
     from medtalk_core.checkpoint import save
     from medtalk_core.config import load_config
-    from medtalk_core.model import MEDTalk, ModelConfig
+    from medtalk_core.model import MEDTalk
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "init.safetensors"
-    save(MEDTalk(ModelConfig.from_dict(load_config()["model"])), path, {"features": {}})
+    save(MEDTalk(load_config().model), path, {"features": {}})
     return str(path)
 
 

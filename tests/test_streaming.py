@@ -6,10 +6,12 @@ import pytest
 import soundfile as sf
 import torch
 
+from conftest import model_config
+
 from medtalk_core.errors import MedtalkError
 from medtalk_core.features import WhisperEncoder, align_to_frames
 from medtalk_core.forward import animate
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 from medtalk_core.streaming import (
     FeatureStream,
     FrameControl,
@@ -24,7 +26,7 @@ SPEECH = "/usr/share/codec2/raw/speech_orig_16k.wav"
 
 def small_model(lookahead: int) -> MEDTalk:
     torch.manual_seed(0)
-    return MEDTalk(ModelConfig(hidden=32, content_dim=16, emotion_dim=8,
+    return MEDTalk(model_config(hidden=32, content_dim=16, emotion_dim=8,
                                lookahead_frames=lookahead)).eval()
 
 
@@ -72,7 +74,7 @@ def test_limited_lookahead_output_ignores_later_audio(lookahead):
 
 
 def test_centred_and_streaming_models_share_their_weights():
-    a, b = MEDTalk(ModelConfig()), MEDTalk(ModelConfig(lookahead_frames=1))
+    a, b = MEDTalk(model_config()), MEDTalk(model_config(lookahead_frames=1))
     assert {k: v.shape for k, v in a.state_dict().items()} == \
         {k: v.shape for k, v in b.state_dict().items()}
     b.load_state_dict(a.state_dict())
@@ -128,4 +130,4 @@ def test_feature_stream_equals_whole_clip_features():
 @pytest.mark.parametrize("lookahead", [-2, 13])
 def test_lookahead_beyond_one_convolution_is_a_clear_error(lookahead):
     with pytest.raises(MedtalkError, match="lookahead_frames"):
-        ModelConfig(kernel=5, lookahead_frames=lookahead)
+        model_config(kernel=5, lookahead_frames=lookahead)

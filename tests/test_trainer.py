@@ -4,23 +4,27 @@ resume, and the next phase starts from them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import model_config, train_config
+
 from medtalk_core import rig
 from medtalk_core.checkpoint import read_metadata
 from medtalk_core.errors import MedtalkError
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 from train import trainer
 from train.dataset import Utterance
+from train.stages import StepSettings
 
 A = X = 8  # audio and text feature widths of the tiny model
-CFG = ModelConfig(audio_dim=A, text_dim=X, content_dim=4, emotion_dim=4, hidden=8, kernel=3,
+CFG = model_config(audio_dim=A, text_dim=X, content_dim=4, emotion_dim=4, hidden=8, kernel=3,
                   layers=1, attn_heads=2, emotion_smooth=3)
-TCFG = {"seed": 0, "batch_size": 4, "clip_frames": 30, "steps_per_epoch": 3, "lambda_sim": 0.1,
-        "lambda_int": 0.1}
+TCFG = train_config(seed=0, batch_size=4, clip_frames=30, steps_per_epoch=3, lambda_sim=0.1,
+                    lambda_int=0.1)
 LRS = {"self": 1e-2, "acm": 1e-2}
 
 
@@ -77,7 +81,8 @@ def _same(a: dict, b: dict, prefix: str = "") -> bool:
 def _train(tmp_path, plan, epochs, keep_best, model=None):
     model = model or _model()
     history = trainer.train_plan(model, plan, epochs, LRS, TRAIN, VAL,
-                                 {**TCFG, "keep_best": keep_best}, tmp_path / "run",
+                                 StepSettings(replace(TCFG, keep_best=tuple(keep_best))),
+                                 tmp_path / "run",
                                  {"plan": "test"})
     return model, history
 

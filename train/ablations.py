@@ -10,7 +10,7 @@ model); its JSON card gives the phases and epochs the variants copy. The variant
     * ``e2e``: our architecture trained end to end, no disentanglement (= "w/o disentangle").
     * ``no_overlap``, ``no_cycle``: the reference's phases without that stage-1 phase.
     * ``no_intensity``, ``no_text``: FIM without I_hat (constant 1) or without words
-      (``tcfg["ablate"]``, :data:`medtalk_core.forward.ABLATIONS`), from stage 3 on; stages 1-2
+      (``StepSettings.ablate``, :data:`medtalk_core.forward.ABLATIONS`), from stage 3 on; stages 1-2
       do not depend on them.
     * ``full``: the reference's phases, trained here only under ``--budget`` below 1, so that
       every compared row has had the same fraction of the schedule.
@@ -47,8 +47,10 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from medtalk_core.config import Config, ModelConfig, TrainConfig
 
 from .models import new_model
 from .plans import faceformer_schedule
@@ -60,7 +62,7 @@ TRAIN_KEYS = ("steps_per_epoch", "batch_size", "clip_frames", "seed", "lambda_si
 """``[train]`` settings that shape every run (threads do not); ``guide_share`` too if the plan
 has stage 4."""
 ABLATED_PHASES = ("fim", "guide")
-"""The phases whose steps read ``tcfg["ablate"]``: before them the flags change nothing."""
+"""The phases whose steps read ``StepSettings.ablate``: before them the flags change nothing."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,7 +94,7 @@ class Variant:
         label: row label.
         plan: a fixed phase sequence, or None for the reference's phases without ``drop``.
         drop: the phase removed from the reference's phases.
-        ablate: ``tcfg["ablate"]`` flags.
+        ablate: ``StepSettings.ablate`` flags.
         from_stage2: with the full schedule, starts from the reference run after stage 2.
     """
 
@@ -147,8 +149,8 @@ def settings_hash(settings: dict) -> str:
 class Context:
     """What every variant shares: configuration, corpus, reference model."""
 
-    cfg: dict
-    tcfg: dict
+    cfg: Config
+    tcfg: TrainConfig
     train: list
     val: list
     test: list
@@ -161,28 +163,29 @@ class Context:
     runs: Path
     base_run: Path
     reuse: list[Path]
-    guidance: dict | None = None
+    guidance: object = None
+    """Stage 4's :class:`train.run.Guidance`, made by the first variant that needs it."""
 
 
 def variant_settings(v: Variant, ctx: Context) -> tuple[tuple[str, ...], dict]:
     """``(plan, settings)`` of a variant: what its run folder's hash and settings.json hold."""
     plan = v.plan or tuple(p for p in ctx.ref_card["phases"] if p != v.drop)
-    tcfg = faceformer_schedule(ctx.cfg, ctx.tcfg)
+    tcfg = faceformer_schedule(ctx.tcfg, ctx.cfg.ablations)
     from_base = v.from_stage2 and ctx.budget >= 1
     fim = plan.index("fim") if from_base else 0
     epochs = {}
     for i, p in enumerate(plan):
-        full = ctx.ref_card["epochs"].get(p, tcfg["epochs"][p])
+        full = ctx.ref_card["epochs"].get(p, tcfg.epochs[p])
         epochs[p] = full if i < fim else scaled_epochs(full, ctx.budget)
     model = dict(ctx.ref_meta["model"])
     if "guide" not in plan:  # no P_text / P_image without stage 4
         model.update({k: 0 for k in ("guide_text_dim", "guide_image_dim") if k in model})
     if plan == ("faceformer",):
-        model = new_model(plan, ctx.cfg).cfg.to_dict()
+        model = new_model(plan, ctx.cfg.model, ctx.cfg.ablations.faceformer).cfg.to_dict()
     settings = {
-        "plan": list(plan), "epochs": epochs, "lr": {p: tcfg["lr"][p] for p in plan},
-        **{k: ctx.tcfg[k] for k in TRAIN_KEYS + ("guide_share",) * ("guide" in plan)},
-        "keep_best": sorted(set(ctx.tcfg.get("keep_best", ())) & set(plan)),
+        "plan": list(plan), "epochs": epochs, "lr": {p: tcfg.lr[p] for p in plan},
+        **{k: getattr(ctx.tcfg, k) for k in TRAIN_KEYS + ("guide_share",) * ("guide" in plan)},
+        "keep_best": sorted(set(ctx.tcfg.keep_best) & set(plan)),
         "model": model, "features": ctx.ref_meta.get("features", {}), "corpus": ctx.corpus_sha,
         "ablate": dict(v.ablate), "start": None,
     }
@@ -212,8 +215,6 @@ def prefix_dir(ctx: Context, settings: dict, k: int) -> Path:
 
 def card_matches(card: dict, settings: dict) -> bool:
     """Whether a checkpoint card describes a run with these settings (the fields a card has)."""
-    from medtalk_core.model import ModelConfig
-
     if settings["start"] or settings["ablate"] or card.get("phases") != settings["plan"]:
         return False
     return (all(card.get("epochs", {}).get(p) == e for p, e in settings["epochs"].items())
@@ -243,8 +244,8 @@ def _seed(run: Path, weights: Path, progress: dict) -> None:
     (run / "progress.json").write_text(json.dumps(progress, indent=1))
 
 
-def seed_from_stage2(run: Path, ctx: Context, plan: tuple[str, ...], model, cfg: dict,
-                     meta: dict) -> None:
+def seed_from_stage2(run: Path, ctx: Context, plan: tuple[str, ...], model,
+                     model_cfg: ModelConfig, meta: dict) -> None:
     """Start ``run`` from the base run after stage 2: its weights, with every module that a phase
     from ``fim`` on trains set to a fresh same-seed model's initial values, and its history of the
     phases before ``fim``.
@@ -275,8 +276,8 @@ def seed_from_stage2(run: Path, ctx: Context, plan: tuple[str, ...], model, cfg:
                            f"epochs of {ctx.ref_path.name}'s card ({want}; it has {done})")
     checkpoint.load_weights(model, ctx.base_run / "model.safetensors",
                             allow_missing=checkpoint.GUIDANCE_PREFIX)
-    torch.manual_seed(ctx.tcfg["seed"])
-    fresh = new_model(plan, cfg)
+    torch.manual_seed(ctx.tcfg.seed)
+    fresh = new_model(plan, model_cfg, ctx.cfg.ablations.faceformer)
     for name in {n for p in plan[fim:] for n in PHASES[p].trainable}:
         _submodule(model, name).load_state_dict(_submodule(fresh, name).state_dict())
     checkpoint.save(model, run / "model.safetensors", meta)
@@ -285,12 +286,13 @@ def seed_from_stage2(run: Path, ctx: Context, plan: tuple[str, ...], model, cfg:
                                                    "history": history}, indent=1))
 
 
-def start_run(ctx: Context, plan, settings, run: Path, model, cfg, meta) -> str:
+def start_run(ctx: Context, plan, settings, run: Path, model, model_cfg: ModelConfig,
+              meta) -> str:
     """Fill the new, empty run folder ``run``: from the base run (full schedule,
     ``from_stage2``), a matching ``--reuse`` checkpoint, or the longest finished prefix of
     another variant; or leave it empty. Returns how it started."""
     if settings["start"]:
-        seed_from_stage2(run, ctx, plan, model, cfg, meta)
+        seed_from_stage2(run, ctx, plan, model, model_cfg, meta)
         return "base"
     for ckpt in ctx.reuse:
         card = json.loads(ckpt.with_suffix(".json").read_text())
@@ -311,27 +313,32 @@ def train_variant(v: Variant, ctx: Context) -> dict:
     ``source`` (:func:`start_run`), ``plan``, ``epochs``, ``ablate``."""
     import torch
 
+    from .stages import StepSettings
     from .trainer import train_plan
 
     plan, settings = variant_settings(v, ctx)
     run = ctx.runs / f"{v.key}-{settings_hash(settings)}"
     info_path = run / "settings.json"  # written once the folder is started: the "started" mark
-    cfg = ctx.cfg if plan == ("faceformer",) else dict(ctx.cfg, model=dict(settings["model"]))
-    tcfg = dict(ctx.tcfg, epochs=settings["epochs"], lr=settings["lr"], ablate=settings["ablate"])
+    model_cfg = (ctx.cfg.model if plan == ("faceformer",)
+                 else ModelConfig.from_dict(settings["model"]))
+    step = StepSettings(replace(ctx.tcfg, epochs=settings["epochs"], lr=settings["lr"]),
+                        ablate=settings["ablate"])
     meta = {"features": settings["features"], "plan": v.key, "phases": list(plan),
             "ablate": settings["ablate"]}
     if "guide" in plan:
-        if ctx.guidance is None:
-            from .run import guidance_setup
+        from .run import guide_widths, guidance_setup
 
-            ctx.guidance = {"meta": guidance_setup(cfg, tcfg, None), "tables": tcfg["guidance"]}
-        meta["guidance"], tcfg["guidance"] = ctx.guidance["meta"], ctx.guidance["tables"]
-    torch.manual_seed(ctx.tcfg["seed"])
-    model = new_model(plan, cfg)
+        if ctx.guidance is None:
+            ctx.guidance = guidance_setup(ctx.cfg, None)
+        meta["guidance"] = ctx.guidance.meta
+        step = replace(step, guidance=ctx.guidance.tables)
+        model_cfg = guide_widths(model_cfg, ctx.guidance.tables)
+    torch.manual_seed(ctx.tcfg.seed)
+    model = new_model(plan, model_cfg, ctx.cfg.ablations.faceformer)
     if not info_path.is_file():
         shutil.rmtree(run, ignore_errors=True)  # an interrupted start
         run.mkdir(parents=True)
-        source = start_run(ctx, plan, settings, run, model, cfg, meta)
+        source = start_run(ctx, plan, settings, run, model, model_cfg, meta)
         prog = run / "progress.json"
         copied = len(json.loads(prog.read_text())["history"]) if prog.is_file() else 0
         tmp = run / ".settings.json.tmp"
@@ -346,7 +353,7 @@ def train_variant(v: Variant, ctx: Context) -> dict:
     history = []
     for k in range(max(done, 1), len(plan) + 1):  # phase by phase, keeping each prefix
         history = train_plan(model, plan[:k], settings["epochs"], settings["lr"], ctx.train,
-                             ctx.val, tcfg, run, meta)
+                             ctx.val, step, run, meta)
         if k < len(plan) and not (prefix_dir(ctx, settings, k) / "progress.json").is_file():
             _copy_run(run, prefix_dir(ctx, settings, k))
     return {"run": run, "model": model.cpu().eval(), "history": history, "copied": info["copied"],
@@ -490,7 +497,7 @@ def report(ctx: Context, ref: dict, mean_pose: dict, rows: dict[str, dict], comm
                 f"other all had that budget (*ours* and *full* are the reference's phases "
                 f"trained here with it); the shipped reference, trained with the whole schedule, "
                 f"is shown for scale")
-    threads = ctx.tcfg["threads"]
+    threads = ctx.tcfg.threads
     out = [
         "## Table 1 and Table 3 on the held-out voice family",
         "",
@@ -498,8 +505,8 @@ def report(ctx: Context, ref: dict, mean_pose: dict, rows: dict[str, dict], comm
          f"split `{ctx.split}` of the corpus ({len(ctx.test)} utterances, voices "
          f"{', '.join(voices)}: {unseen}), with the corpus's word "
          f"alignments as transcripts. Training: {schedule}. The last column gives each row's "
-         f"phases with their epochs ({ctx.tcfg['steps_per_epoch']} steps of "
-         f"{ctx.tcfg['batch_size']} crops of {ctx.tcfg['clip_frames']} frames) and its training "
+         f"phases with their epochs ({ctx.tcfg.steps_per_epoch} steps of "
+         f"{ctx.tcfg.batch_size} crops of {ctx.tcfg.clip_frames} frames) and its training "
          f"time; rows trained here ran with {threads} torch thread{'s' * (threads != 1)} on a "
          "CPU shared with other work. Lower is better; the best of each table in bold."),
         "",
@@ -537,7 +544,7 @@ def report(ctx: Context, ref: dict, mean_pose: dict, rows: dict[str, dict], comm
          "without that stage-1 phase; *w/o disentangle* is the end-to-end model of Table 1; "
          "*w/o intensity* replaces FIM's Î by the constant 1 (eq. 9 then gives the label "
          "embedding's direction at unit norm) and *w/o text* masks every word out of FIM's "
-         "cross-attention, in training and scoring alike (`tcfg[\"ablate\"]` in "
+         "cross-attention, in training and scoring alike (`StepSettings.ablate` in "
          "`train/stages.py`); both retrain FIM (and any later phase) from its initial weights "
          "on the stages 1-2 of the model they are compared with. In our FIM the fused "
          "audio-text features enter E_fuse beside f~ (eq. 10-12), so *w/o intensity* removes "
@@ -554,7 +561,7 @@ def report(ctx: Context, ref: dict, mean_pose: dict, rows: dict[str, dict], comm
 
 # --- commands -----------------------------------------------------------------------------------
 
-def load_context(args, cfg: dict) -> Context:
+def load_context(args, cfg: Config) -> Context:
     """Configuration, corpus splits and reference model for ``args``.
 
     Raises:
@@ -565,6 +572,7 @@ def load_context(args, cfg: dict) -> Context:
 
     from medtalk_core.checkpoint import DEFAULT_CHECKPOINT, read_metadata
     from medtalk_core.errors import MedtalkError
+    from medtalk_core.frontend import trained_features
 
     from .dataset import load_corpus
 
@@ -582,20 +590,19 @@ def load_context(args, cfg: dict) -> Context:
             raise MedtalkError(f"--reuse {ckpt}: no card {ckpt.with_suffix('.json').name} "
                                "beside it")
     ref_meta = read_metadata(ref_path)
-    cfg["features"].update(ref_meta.get("features", {}))
-    tcfg = dict(cfg["train"])
-    torch.set_num_threads(tcfg["threads"])
-    utts = load_corpus(args.data, cfg)
+    cfg = replace(cfg, features=trained_features(cfg.features, ref_meta))
+    torch.set_num_threads(cfg.train.threads)
+    utts = load_corpus(args.data, cfg.features)
     split = {s: [u for u in utts if u.split == s] for s in ("train", "val", args.split)}
     if not split[args.split] or not split["train"]:
         raise MedtalkError(f"{args.data}: needs 'train' and {args.split!r} utterances")
     return Context(
-        cfg=cfg, tcfg=tcfg, train=split["train"], val=split["val"] or split["train"][:32],
+        cfg=cfg, tcfg=cfg.train, train=split["train"], val=split["val"] or split["train"][:32],
         test=split[args.split], split=args.split, ref_path=ref_path, ref_meta=ref_meta,
         ref_card=json.loads(card_path.read_text()),
         corpus_sha=hashlib.sha256((args.data / "manifest.csv").read_bytes()).hexdigest(),
         budget=args.budget, runs=args.runs,
-        base_run=Path(args.base_run or cfg["ablations"]["base_run"]), reuse=list(args.reuse))
+        base_run=Path(args.base_run or cfg.ablations.base_run), reuse=list(args.reuse))
 
 
 def estimate(ctx: Context) -> float:
@@ -636,7 +643,7 @@ def run_ablations(args, ctx: Context) -> None:
     from .scoring import mean_pose_score
 
     ctx.runs.mkdir(parents=True, exist_ok=True)
-    print(f"variants (budget {ctx.budget:g}, {ctx.tcfg['threads']} thread(s)):", flush=True)
+    print(f"variants (budget {ctx.budget:g}, {ctx.tcfg.threads} thread(s)):", flush=True)
     estimate(ctx)
     store = ctx.runs / "scores.json"
     ref_model, _ = load_checkpoint(ctx.ref_path)
@@ -651,7 +658,7 @@ def run_ablations(args, ctx: Context) -> None:
         rows[v.key] = r
     command = "medtalk " + shlex.join(sys.argv[1:])
     text = report(ctx, ref, mean_pose_score(ctx.train, ctx.test), rows, command,
-                  ctx.cfg["ablations"]["tie"])
+                  ctx.cfg.ablations.tie)
     write_section(args.results, "ablations", text)
     print(text)
     print(f"wrote the ablations section of {args.results}")

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from medtalk_core import rig, rigio
+from medtalk_core.config import FeaturesConfig
 from medtalk_core.corpus import read_alignment, read_manifest
 from medtalk_core.errors import MedtalkError
 
@@ -42,25 +43,25 @@ class Utterance:
     phone_bounds: np.ndarray = field(default=None)  # float32 (K,), phone start times in seconds
 
 
-def _frontend_key(fcfg: dict) -> str:
+def _frontend_key(fcfg: FeaturesConfig) -> str:
     from medtalk_core.backbones import backend_settings
 
     keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model")
     # backends enter only when not the default (Whisper, MiniLM): older caches keep their names
-    blob = {"content_backend": None, **{k: fcfg.get(k) for k in keys}, **backend_settings(fcfg)}
+    blob = {"content_backend": None, **{k: getattr(fcfg, k) for k in keys}, **backend_settings(fcfg)}
     return hashlib.sha1(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:10]
 
 
 _WORKER: dict = {}
 
 
-def _init_worker(cfg: dict) -> None:
+def _init_worker(fcfg: FeaturesConfig) -> None:
     import torch
 
     from medtalk_core.frontend import FrontEnd
 
     torch.set_num_threads(1)
-    _WORKER["fe"] = FrontEnd(cfg, text=False, transcriber=False)
+    _WORKER["fe"] = FrontEnd(fcfg, text=False, transcriber=False)
 
 
 def _extract(job: tuple[str, str, int]) -> np.ndarray:
@@ -70,7 +71,7 @@ def _extract(job: tuple[str, str, int]) -> np.ndarray:
     return _WORKER["fe"].audio_frames(load_audio(wav), n_frames).astype(np.float16)
 
 
-def cache_file(data_dir: Path, fcfg: dict) -> Path:
+def cache_file(data_dir: Path, fcfg: FeaturesConfig) -> Path:
     """Where the feature cache of ``data_dir`` for front-end settings ``fcfg`` lives."""
     return Path(data_dir) / "cache" / f"features-{_frontend_key(fcfg)}.npz"
 
@@ -85,8 +86,9 @@ def cached_audio(cache: Path) -> dict[str, np.ndarray]:
     return {r["id"]: audio[off[i]:off[i + 1]] for i, r in enumerate(rows)}
 
 
-def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...] = ()) -> Path:
-    """Compute (once) the feature cache of a corpus for the front-end settings ``cfg["features"]``.
+def build_cache(data_dir: Path, fcfg: FeaturesConfig, jobs: int = 2,
+                reuse: tuple[Path, ...] = ()) -> Path:
+    """Compute (once) the feature cache of a corpus for the front-end settings ``fcfg``.
 
     Args:
         reuse: caches of other folders with the same utterances (wav/ links to the same files)
@@ -95,7 +97,7 @@ def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...
     leaves no cache behind.
     """
     data_dir = Path(data_dir)
-    path = cache_file(data_dir, cfg["features"])
+    path = cache_file(data_dir, fcfg)
     if path.is_file():
         return path
     rows = read_manifest(data_dir)
@@ -105,7 +107,7 @@ def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...
         known.update(cached_audio(other))
     jobs_list = [(str(data_dir / "wav" / f"{r['id']}.wav"), r["id"], len(g))
                  for r, g in zip(rows, rigs) if r["id"] not in known]
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(cfg,)) as pool:
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(fcfg,)) as pool:
         new = dict(zip((j[1] for j in jobs_list),
                        tqdm(pool.map(_extract, jobs_list, chunksize=8), total=len(jobs_list),
                             desc="audio features", unit="utt")))
@@ -113,7 +115,7 @@ def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...
 
     from medtalk_core.frontend import FrontEnd
 
-    text_fe = FrontEnd(cfg, audio=False, transcriber=False)
+    text_fe = FrontEnd(fcfg, audio=False, transcriber=False)
     word_cache: dict[tuple, np.ndarray] = {}
     words, times, word_counts = [], [], []
     for r in tqdm(rows, desc="text features", unit="utt"):
@@ -133,13 +135,13 @@ def build_cache(data_dir: Path, cfg: dict, jobs: int = 2, reuse: tuple[Path, ...
     return path
 
 
-def load_corpus(data_dir: Path, cfg: dict, jobs: int = 2,
+def load_corpus(data_dir: Path, fcfg: FeaturesConfig, jobs: int = 2,
                 reuse: tuple[Path, ...] = ()) -> list[Utterance]:
     """All utterances of a corpus with their features (computed and cached on first use, copying
-    those found in the ``reuse`` caches, see :func:`build_cache`)."""
+    those found in the ``reuse`` caches, see :func:`build_cache`), for front-end ``fcfg``."""
     data_dir = Path(data_dir)
     rows = read_manifest(data_dir)
-    z = np.load(build_cache(data_dir, cfg, jobs, reuse))
+    z = np.load(build_cache(data_dir, fcfg, jobs, reuse))
     f_off = np.concatenate([[0], np.cumsum(z["frames"])])
     w_off = np.concatenate([[0], np.cumsum(z["word_counts"])])
     rig_all, audio_all, words_all, wt_all = z["rig"], z["audio"], z["words"], z["word_time"]

@@ -282,7 +282,7 @@ def run_disentangle(args, ctx) -> dict:
            "probe_c": probe_accuracy(c_tr, y_tr, c_te, y_te),
            "dim_e": e_te.shape[1], "dim_c": c_te.shape[1],
            **sentence_probes(e_tr, c_tr, e_te, c_te, ctx.train, ctx.test),
-           "swap": swap_test(model.motion, ctx.test, ctx.cfg["ablations"]["swap_lip_mle"])}
+           "swap": swap_test(model.motion, ctx.test, ctx.cfg.ablations.swap_lip_mle)}
     points = {f"{name}, {method.upper() if method == 'pca' else 't-SNE'}": project_2d(x, method)
               for method in ("pca", "tsne") for name, x in (("E_e", e_te), ("E_c", c_te))}
     plot_projections(points, y_te, args.figure)

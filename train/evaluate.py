@@ -121,13 +121,13 @@ def score_corpus(args) -> dict:
     from medtalk_core.baselines import load_checkpoint
     from medtalk_core.config import load_config
     from medtalk_core.errors import MedtalkError
+    from medtalk_core.frontend import trained_features
 
     from .dataset import load_corpus
 
-    model, meta = load_checkpoint(args.checkpoint)
     cfg = load_config(args.config)
-    cfg["features"].update(meta.get("features", {}))
-    utts = load_corpus(args.data, cfg)
+    model, meta = load_checkpoint(args.checkpoint)
+    utts = load_corpus(args.data, trained_features(cfg.features, meta))
     split = [u for u in utts if u.split == args.split]
     if not split:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")

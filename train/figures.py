@@ -91,15 +91,15 @@ def main() -> None:
 
     from medtalk_core.config import load_config
     from medtalk_core.corpus import read_alignment
+    from medtalk_core.frontend import trained_features
     from medtalk_core.inference import Animator
 
     from .dataset import load_corpus
 
     animator = Animator.load(args.checkpoint)
     jaw_figure(animator, args.out / "jaw_real_english.png")
-    cfg = load_config()
-    cfg["features"].update(animator.meta.get("features", {}))
-    utt = next(u for u in load_corpus(args.data, cfg) if u.id == args.utterance)
+    features = trained_features(load_config().features, animator.meta)
+    utt = next(u for u in load_corpus(args.data, features) if u.id == args.utterance)
     ws = read_alignment(args.data, utt.id)["words"]
     intensity_figure(animator.model, utt, [(w["start"], w["end"]) for w in ws],
                      [w["word"] for w in ws], args.out / "intensity_curve.png")

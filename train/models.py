@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 
-def new_model(plan: tuple[str, ...], cfg: dict):
-    """A freshly initialised model for ``plan``: the FaceFormer-style baseline (sizes from
-    ``[ablations] faceformer``, reading the whole audio input of ``[model]``) or MEDTalk."""
-    from medtalk_core.baselines import PLAN, FaceFormer, FaceFormerConfig
-    from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.config import FaceFormerConfig, ModelConfig
+
+
+def new_model(plan: tuple[str, ...], model: ModelConfig, faceformer: FaceFormerConfig):
+    """A freshly initialised model for ``plan``: the FaceFormer-style baseline (sizes
+    ``faceformer``, reading the whole audio input of ``model``) or MEDTalk (sizes ``model``)."""
+    from medtalk_core.baselines import PLAN, FaceFormer
+    from medtalk_core.model import MEDTalk
 
     if tuple(plan) == (PLAN,):
-        m = cfg["model"]
-        width = m.get("audio_dim", 384) + m.get("emotion_audio_dim", 0)
-        return FaceFormer(FaceFormerConfig.from_dict({**cfg["ablations"]["faceformer"],
-                                                      "audio_dim": width}))
-    return MEDTalk(ModelConfig.from_dict(cfg["model"]))
+        width = model.audio_dim + model.emotion_audio_dim
+        return FaceFormer(replace(faceformer, audio_dim=width))
+    return MEDTalk(model)

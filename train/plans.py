@@ -6,6 +6,10 @@ Kept apart from :mod:`train.stages` so that building the command line does not i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from medtalk_core.config import AblationsConfig, TrainConfig
+
 PLANS = {
     "medtalk": ("self", "overlap", "cycle", "acm", "fim", "guide"),
     "guide": ("guide",),
@@ -18,8 +22,8 @@ the end-to-end baseline, the fine-tune of a trained model for the live stream (`
 the FaceFormer-style baseline."""
 
 
-def faceformer_schedule(cfg: dict, tcfg: dict) -> dict:
-    """``tcfg`` with the ``faceformer`` phase's epochs and learning rate from ``[ablations]``."""
-    a = cfg["ablations"]
-    return dict(tcfg, epochs={**tcfg["epochs"], "faceformer": a["faceformer_epochs"]},
-                lr={**tcfg["lr"], "faceformer": a["faceformer_lr"]})
+def faceformer_schedule(train: TrainConfig, ablations: AblationsConfig) -> TrainConfig:
+    """``[train]`` with the ``faceformer`` phase's epochs and learning rate from
+    ``[ablations]``."""
+    return replace(train, epochs={**train.epochs, "faceformer": ablations.faceformer_epochs},
+                   lr={**train.lr, "faceformer": ablations.faceformer_lr})

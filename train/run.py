@@ -23,7 +23,10 @@ import shlex
 import shutil
 import sys
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from medtalk_core.config import Config, FeaturesConfig, LiveConfig, ModelConfig
 
 from .plans import PLANS, faceformer_schedule
 
@@ -88,70 +91,84 @@ def stream_view(data: Path, fraction: float, seed: int) -> Path:
     return view
 
 
-def sibling_caches(view: Path, cfg: dict) -> tuple[Path, ...]:
+def sibling_caches(view: Path, features: FeaturesConfig) -> tuple[Path, ...]:
     """Feature caches of the other stream views of the same corpus with the same front-end
     settings: a view of a larger fraction copies the utterances they hold (live features cost
     about 50 encoder runs per second of audio)."""
     from .dataset import cache_file
 
-    own = cache_file(view, cfg["features"])
+    own = cache_file(view, features)
     return tuple(p for p in sorted(view.parent.glob(f"stream-view-*/cache/{own.name}"))
                  if p != own)
 
 
-def stream_setup(cfg: dict, data: Path, tcfg: dict) -> Path:
-    """Point ``cfg`` at the live front-end and model lookahead of ``[live]``, put the live word
-    settings in ``tcfg["stream"]``; returns the corpus view to train on."""
+def stream_config(cfg: Config) -> Config:
+    """``cfg`` with the live front-end (``[live]`` window_s, hop_s, lookahead_s) and the model
+    lookahead (``[live] model_lookahead_frames``) of the stream fine-tune."""
+    live = cfg.live
+    return replace(cfg, features=replace(cfg.features, window_s=live.window_s, hop_s=live.hop_s,
+                                         lookahead_s=live.lookahead_s),
+                   model=replace(cfg.model, lookahead_frames=live.model_lookahead_frames))
+
+
+def stream_words(live: LiveConfig):
+    """When words reach frames live, as :class:`train.stages.StreamWords` (commit delay, fade,
+    horizon, the stream's lookahead)."""
     from medtalk_core.streaming import ahead_s
 
-    live = cfg["live"]
-    for k in ("window_s", "hop_s", "lookahead_s"):
-        cfg["features"][k] = live[k]
-    cfg["model"]["lookahead_frames"] = live["model_lookahead_frames"]
-    tcfg["stream"] = {"commit_delay_s": tuple(live["commit_delay_s"]),
-                      "word_fade_s": live["word_fade_s"], "word_horizon_s": live["word_horizon_s"],
-                      "ahead_s": ahead_s(live["hop_s"], live["lookahead_s"],
-                                         live["model_lookahead_frames"])}
-    return stream_view(data, live["finetune_fraction"], tcfg["seed"])
+    from .stages import StreamWords
+
+    return StreamWords(live.commit_delay_s, live.word_fade_s, live.word_horizon_s,
+                       ahead_s(live.hop_s, live.lookahead_s, live.model_lookahead_frames))
 
 
-def guidance_setup(cfg: dict, tcfg: dict, images: Path | None) -> dict:
-    """Stage 4's guidance tables into ``tcfg["guidance"]`` (the corpus descriptions through the
-    ``[guidance] text_encoder``, and CLIP image embeddings of ``images`` if given), their widths
-    into ``cfg["model"]`` (P_text, P_image); returns the encoder settings for the checkpoint."""
+@dataclass
+class Guidance:
+    """Stage 4's guidance: ``tables`` to train on (the corpus descriptions, and reference images
+    if given), ``heldout`` the held-out descriptions, ``meta`` the encoder settings for the
+    checkpoint."""
+
+    tables: tuple
+    heldout: object
+    meta: dict
+
+
+def guidance_setup(cfg: Config, images: Path | None) -> Guidance:
+    """The corpus descriptions through ``[guidance] text_encoder`` (and CLIP image embeddings of
+    ``images`` if given), as :class:`Guidance`."""
     from medtalk_core.guidance import load_guidance
 
     from .guide import description_table, image_table
 
-    g = cfg["guidance"]
-    text_encoder = load_guidance(g["text_encoder"], cfg)
+    g = cfg.guidance
+    text_encoder = load_guidance(g.text_encoder, g, cfg.features.text_model)
     tables = [description_table(text_encoder)]
-    tcfg["guidance_test"] = description_table(text_encoder, "test")
     if images:
-        clip = text_encoder if g["text_encoder"] == "clip" else load_guidance("clip", cfg)
+        clip = text_encoder if g.text_encoder == "clip" else load_guidance("clip", g)
         tables.append(image_table(clip, images))
-    tcfg["guidance"] = tables
-    for t in tables:
-        cfg["model"][f"guide_{t.kind}_dim"] = int(t.embeddings.shape[1])
-    return dict(g, image_encoder="clip" if images else "")
+    return Guidance(tuple(tables), description_table(text_encoder, "test"),
+                    {**asdict(g), "image_encoder": "clip" if images else ""})
 
 
-def set_input_widths(cfg: dict, utts) -> None:
-    """``[model]`` audio_dim, emotion_audio_dim and text_dim from the cached features of the
+def guide_widths(model: ModelConfig, tables) -> ModelConfig:
+    """``model`` with P_text / P_image widths of the guidance ``tables``."""
+    return replace(model, **{f"guide_{t.kind}_dim": int(t.embeddings.shape[1]) for t in tables})
+
+
+def input_widths(cfg: Config, utts) -> ModelConfig:
+    """``[model]`` with audio_dim, emotion_audio_dim and text_dim of the cached features of the
     configured backbones (``[features]`` content, emotion and text backends)."""
-    from medtalk_core.backbones import backend
-
     width = int(utts[0].audio.shape[1])
     emotion = 0
-    if backend(cfg["features"], "emotion_backend") != "whisper":
+    if cfg.features.emotion_backend != "whisper":
         from medtalk_core.frontend import AudioFrontEnd
 
-        emotion = AudioFrontEnd(cfg).emotion_dim
-    cfg["model"].update(audio_dim=width - emotion, emotion_audio_dim=emotion,
-                        text_dim=int(utts[0].words.shape[1]))
+        emotion = AudioFrontEnd(cfg.features).emotion_dim
+    return replace(cfg.model, audio_dim=width - emotion, emotion_audio_dim=emotion,
+                   text_dim=int(utts[0].words.shape[1]))
 
 
-def use_prefix_words(cfg: dict, data: Path, utts) -> None:
+def use_prefix_words(cfg: Config, data: Path, utts) -> None:
     """Replace each utterance's word features by :func:`prefix_word_features` (as live)."""
     import numpy as np
 
@@ -159,12 +176,12 @@ def use_prefix_words(cfg: dict, data: Path, utts) -> None:
     from medtalk_core.corpus import read_alignment
     from medtalk_core.streaming import prefix_word_features
 
-    encoder = text_encoder(cfg)
+    encoder = text_encoder(cfg.features)
     done: dict[tuple, np.ndarray] = {}
     for u in utts:
         words = tuple(w["word"] for w in read_alignment(data, u.id)["words"])
         if words not in done:
-            done[words] = prefix_word_features(encoder, list(words), cfg["live"]["word_context"])
+            done[words] = prefix_word_features(encoder, list(words), cfg.live.word_context)
         u.words = done[words].astype(np.float16)
 
 
@@ -200,36 +217,43 @@ def _train(args) -> int:
     from .dataset import load_corpus
     from .models import new_model
     from .scoring import mean_pose_score, score
+    from .stages import StepSettings
     from .trainer import train_plan
 
     cfg = load_config(args.config)
-    tcfg = dict(cfg["train"])
+    tcfg = cfg.train
     if args.plan == "faceformer":  # the baseline's schedule lives in [ablations]
-        tcfg = faceformer_schedule(cfg, tcfg)
+        tcfg = faceformer_schedule(tcfg, cfg.ablations)
     if args.steps_per_epoch:
-        tcfg["steps_per_epoch"] = args.steps_per_epoch
+        tcfg = replace(tcfg, steps_per_epoch=args.steps_per_epoch)
     plan = PLANS[args.plan]
-    epochs = {k: args.epochs or v for k, v in tcfg["epochs"].items()}
-    torch.manual_seed(tcfg["seed"])
-    torch.set_num_threads(tcfg["threads"])
+    epochs = {k: args.epochs or v for k, v in tcfg.epochs.items()}
+    torch.manual_seed(tcfg.seed)
+    torch.set_num_threads(tcfg.threads)
     if args.export and args.export.suffix != ".safetensors":
         raise MedtalkError(f"--export {args.export}: use a .safetensors path")
 
     if args.plan in ("stream", "guide") and not args.init:
         raise MedtalkError(f"--plan {args.plan} fine-tunes a trained model: give --init CHECKPOINT")
-    guidance = guidance_setup(cfg, tcfg, args.guidance_images) if "guide" in plan else None
-    if args.init and guidance is None:  # keep the stage-4 projections of the model fine-tuned
+    if args.plan == "stream":
+        cfg = stream_config(cfg)
+    guide = guidance_setup(cfg, args.guidance_images) if "guide" in plan else None
+    guidance = guide.meta if guide else None
+    if args.init and guide is None:  # keep the stage-4 projections of the model fine-tuned
         from medtalk_core.checkpoint import read_metadata
 
         init = read_metadata(args.init)
-        for k in ("guide_text_dim", "guide_image_dim"):
-            cfg["model"][k] = init["model"].get(k, 0)
+        cfg = replace(cfg, model=replace(cfg.model, **{
+            k: init["model"].get(k, 0) for k in ("guide_text_dim", "guide_image_dim")}))
         guidance = init.get("guidance")
+    elif guide:
+        cfg = replace(cfg, model=guide_widths(cfg.model, guide.tables))
     t0 = time.time()
     with distributed.main_first():  # rank 0 writes the corpus view and feature cache once
-        data = stream_setup(cfg, args.data, tcfg) if args.plan == "stream" else args.data
-        reuse = sibling_caches(data, cfg) if args.plan == "stream" else ()
-        utts = load_corpus(data, cfg, args.jobs, reuse)
+        data = (stream_view(args.data, cfg.live.finetune_fraction, tcfg.seed)
+                if args.plan == "stream" else args.data)
+        reuse = sibling_caches(data, cfg.features) if args.plan == "stream" else ()
+        utts = load_corpus(data, cfg.features, args.jobs, reuse)
     if args.plan == "stream":
         use_prefix_words(cfg, data, utts)
     train = [u for u in utts if u.split == "train"]
@@ -241,21 +265,22 @@ def _train(args) -> int:
         print(f"corpus {args.data}: {len(train)} train, {len(val)} val, {len(test)} test "
               f"utterances (features ready in {time.time() - t0:.0f} s)", flush=True)
 
-    set_input_widths(cfg, utts)
-    model = new_model(plan, cfg)
+    model = new_model(plan, input_widths(cfg, utts), cfg.ablations.faceformer)
     if args.init:
         from medtalk_core.checkpoint import GUIDANCE_PREFIX, load_weights
 
         load_weights(model, args.init, allow_missing=GUIDANCE_PREFIX)
     feat_keys = ("whisper_encoder_model", "window_s", "hop_s", "lookahead_s", "text_model", *KEYS)
-    meta = {"features": {k: cfg["features"].get(k) for k in feat_keys}, "plan": args.plan}
+    meta = {"features": {k: getattr(cfg.features, k) for k in feat_keys}, "plan": args.plan}
     if guidance:
         meta["guidance"] = guidance
+    settings = StepSettings(tcfg, guidance=guide.tables if guide else ())
     if args.plan == "stream":
-        meta["stream"] = {**tcfg["stream"], "init": str(args.init),
-                          "word_context": cfg["live"]["word_context"]}
+        settings = replace(settings, stream=stream_words(cfg.live))
+        meta["stream"] = {**asdict(settings.stream), "init": str(args.init),
+                          "word_context": cfg.live.word_context}
     t1 = time.time()
-    history = train_plan(model, plan, epochs, tcfg["lr"], train, val, tcfg, args.run, meta)
+    history = train_plan(model, plan, epochs, tcfg.lr, train, val, settings, args.run, meta)
     if not distributed.is_main():
         return 0
     print(f"training finished in {(time.time() - t1) / 60:.1f} min", flush=True)
@@ -268,7 +293,7 @@ def _train(args) -> int:
         if "guide" in plan:
             from .guide import nearest_label_accuracy, upper_face_accuracy
 
-            held = tcfg["guidance_test"]
+            held = guide.heldout
             metrics["guidance"] = {
                 "heldout_descriptions": len(held.texts),
                 "nearest_label_accuracy": nearest_label_accuracy(model, held),
@@ -277,8 +302,8 @@ def _train(args) -> int:
             print("held-out " + json.dumps(metrics))
         card = {
             "name": args.export.stem, "plan": args.plan, "phases": list(plan),
-            "epochs": {p: epochs[p] for p in plan}, "steps_per_epoch": tcfg["steps_per_epoch"],
-            "batch_size": tcfg["batch_size"], "clip_frames": tcfg["clip_frames"],
+            "epochs": {p: epochs[p] for p in plan}, "steps_per_epoch": tcfg.steps_per_epoch,
+            "batch_size": tcfg.batch_size, "clip_frames": tcfg.clip_frames,
             "corpus": _corpus_info(data, utts), "features": meta["features"],
             "model": model.cfg.to_dict(), "heldout_metrics": metrics,
             "history": [{k: h[k] for k in ("phase", "epoch", "val", "seconds", "best") if k in h}

@@ -24,19 +24,20 @@ anchor the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat
 ``faceformer`` trains the FaceFormer-style baseline (:mod:`medtalk_core.baselines`) on ``L_recon``.
 Every step from stage 3 on, and validation, run the audio path through :func:`fim_forward`, i.e.
 the forward pass of inference and scoring (:func:`medtalk_core.forward.animate`);
-``cfg["ablate"]`` (:data:`medtalk_core.forward.ABLATIONS`; ``medtalk eval --ablations``) switches
-parts of FIM off in it.
+``StepSettings.ablate`` (:data:`medtalk_core.forward.ABLATIONS`; ``medtalk eval --ablations``)
+switches parts of FIM off in it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from medtalk_core.baselines import FaceFormer
+from medtalk_core.config import TrainConfig
 from medtalk_core.forward import Forward, animate
 from medtalk_core.model import MEDTalk
 
@@ -46,13 +47,43 @@ from .batches import Sampler, streaming_word_mask
 Batch = dict[str, torch.Tensor]
 
 
+@dataclass(frozen=True)
+class StreamWords:
+    """When the live transcript's words reach a frame (:func:`train.batches.streaming_word_mask`):
+    ``commit_delay_s`` (low, high) s from a word's centre to its commit, ``word_fade_s`` s of
+    fade-in, ``word_horizon_s`` s after its centre that a word stays visible, ``ahead_s`` s of
+    the stream's lookahead (:func:`medtalk_core.streaming.ahead_s`)."""
+
+    commit_delay_s: tuple[float, float]
+    word_fade_s: float
+    word_horizon_s: float
+    ahead_s: float
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What the step functions and the training loop read besides the batches.
+
+    Attributes:
+        train: ``[train]`` (loss weights, steps, crops, seed, ``keep_best``).
+        ablate: FIM parts switched off (:data:`medtalk_core.forward.ABLATIONS` names -> True).
+        guidance: stage 4's :class:`train.guide.GuidanceTable` of each guidance kind.
+        stream: the live word timing of the ``stream`` phase (None for other plans).
+    """
+
+    train: TrainConfig
+    ablate: dict[str, bool] = field(default_factory=dict)
+    guidance: tuple = ()
+    stream: StreamWords | None = None
+
+
 @dataclass
 class Phase:
     """One training phase: its name, the sub-modules it trains and its step function."""
 
     name: str
     trainable: tuple[str, ...]
-    step: Callable[[MEDTalk, Sampler, dict], dict[str, torch.Tensor]]
+    step: Callable[[MEDTalk, Sampler, StepSettings], dict[str, torch.Tensor]]
 
 
 def _self_loss(m: MEDTalk, x: Batch) -> torch.Tensor:
@@ -80,26 +111,26 @@ def _cycle_loss(m: MEDTalk, x: Batch, z: Batch) -> torch.Tensor:
     return losses.recon(x_back, x["rig"], mask) + losses.recon(z_back, z["rig"], mask)
 
 
-def step_self(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_self(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     return {"recon": _self_loss(m, s.single())}
 
 
-def step_overlap(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_overlap(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     x, y = s.overlap()
     return {"recon": _self_loss(m, s.single()), "overlap": _overlap_loss(m, x, y)}
 
 
-def step_cycle(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_cycle(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     return {"cycle": _cycle_loss(m, s.single(), s.single())}
 
 
-def step_acm(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_acm(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     b = s.single()
     with torch.no_grad():
         f_c, f_e = m.motion.encode_content(b["rig"]), m.motion.encode_emotion(b["rig"])
     f_c_hat = m.acm(b["audio"])
     return {"recon": losses.recon(m.motion.decode(f_c_hat, f_e), b["rig"], b["frame_mask"]),
-            "sim": cfg["lambda_sim"] * losses.sim(f_c_hat, f_c, b["frame_mask"])}
+            "sim": cfg.train.lambda_sim * losses.sim(f_c_hat, f_c, b["frame_mask"])}
 
 
 def fim_forward(m: MEDTalk | FaceFormer, b: Batch, ablate: dict | None = None) -> Forward:
@@ -109,70 +140,70 @@ def fim_forward(m: MEDTalk | FaceFormer, b: Batch, ablate: dict | None = None) -
                    ablate=ablate)
 
 
-def step_fim(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_fim(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     b = s.single()
-    out = fim_forward(m, b, cfg.get("ablate"))
+    out = fim_forward(m, b, cfg.ablate)
     with torch.no_grad():
         f_e_gt = m.motion.encode_emotion(b["rig"])
     mask = b["frame_mask"]
-    if cfg.get("ablate", {}).get("intensity"):  # I_hat is constant: only the rig's intensity
+    if cfg.ablate.get("intensity"):  # I_hat is constant: only the rig's intensity
         l_int = losses.masked_mean((losses.rig_intensity(out.rig) - b["intensity"]) ** 2, mask)
     else:
         l_int = losses.intensity(out.rig, out.intensity, b["intensity"], mask)
     return {"recon": losses.recon(out.rig, b["rig"], mask),
-            "sim": cfg["lambda_sim"] * losses.sim(out.f_e, f_e_gt, mask),
-            "int": cfg["lambda_int"] * l_int}
+            "sim": cfg.train.lambda_sim * losses.sim(out.f_e, f_e_gt, mask),
+            "int": cfg.train.lambda_int * l_int}
 
 
-def step_e2e(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_e2e(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     b = s.single()
     out = fim_forward(m, b)
     mask = b["frame_mask"]
     return {"recon": losses.recon(out.rig, b["rig"], mask),
-            "int": cfg["lambda_int"] * losses.intensity(out.rig, out.intensity, b["intensity"],
+            "int": cfg.train.lambda_int * losses.intensity(out.rig, out.intensity, b["intensity"],
                                                         mask)}
 
 
-def step_faceformer(m: FaceFormer, s: Sampler, cfg: dict) -> dict:
+def step_faceformer(m: FaceFormer, s: Sampler, cfg: StepSettings) -> dict:
     """The FaceFormer-style baseline: ``L_recon`` of its rig from audio and label."""
     b = s.single()
     return {"recon": losses.recon(m(b["audio"], b["label"]), b["rig"], b["frame_mask"])}
 
 
-def step_guide(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_guide(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     """Stage 4 (eq. 13-14): each clip is steered by a guidance embedding of its emotion (a text
-    description or a reference image, ``cfg["guidance"]``: :class:`train.guide.GuidanceTable`)
+    description or a reference image, ``cfg.guidance``: :class:`train.guide.GuidanceTable`)
     through P_text / P_image, or, with probability ``1 - guide_share``, by its label embedding as
     in stage 3 (so that E_fuse keeps serving labels). ``L_recon`` of the decoded rig plus
     ``λ_sim L_sim`` between each projection and the mix of unit label embeddings it describes."""
     b = s.single()
-    table = cfg["guidance"][s.rng.integers(len(cfg["guidance"]))]
+    table = cfg.guidance[s.rng.integers(len(cfg.guidance))]
     dev = b["audio"].device
     idx = table.pick(b["label"].cpu().numpy(), s.rng)
     g = m.project(table.kind, table.embeddings[idx].to(dev))
     with torch.no_grad():
         target = table.mix[idx].to(dev) @ F.normalize(m.fim.label_embedding.weight, dim=-1)
-    guided = torch.from_numpy(s.rng.random(len(idx)) < cfg["guide_share"]).to(dev)
+    guided = torch.from_numpy(s.rng.random(len(idx)) < cfg.train.guide_share).to(dev)
     b["label"] = torch.where(guided[:, None], g, m.fim.label_embedding(b["label"]))
-    pred = fim_forward(m, b, cfg.get("ablate")).rig
+    pred = fim_forward(m, b, cfg.ablate).rig
     l_sim = 1 - F.cosine_similarity(g, target, dim=-1)
     return {"recon": losses.recon(pred, b["rig"], b["frame_mask"]),
-            "sim": cfg["lambda_sim"] * l_sim.mean()}
+            "sim": cfg.train.lambda_sim * l_sim.mean()}
 
 
-def step_stream(m: MEDTalk, s: Sampler, cfg: dict) -> dict:
+def step_stream(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
     b = s.single()
-    live = cfg["stream"]
-    b["word_mask"] = streaming_word_mask(b, s.rng, live["commit_delay_s"], live["word_fade_s"],
-                                         live["word_horizon_s"], live["ahead_s"])
+    w = cfg.stream
+    b["word_mask"] = streaming_word_mask(b, s.rng, w.commit_delay_s, w.word_fade_s,
+                                         w.word_horizon_s, w.ahead_s)
     out = fim_forward(m, b)
     with torch.no_grad():
         f_c, f_e_gt = m.motion.encode_content(b["rig"]), m.motion.encode_emotion(b["rig"])
     mask = b["frame_mask"]
     return {"recon": losses.recon(out.rig, b["rig"], mask),
-            "sim": cfg["lambda_sim"] * (losses.sim(out.f_c, f_c, mask)
+            "sim": cfg.train.lambda_sim * (losses.sim(out.f_c, f_c, mask)
                                         + losses.sim(out.f_e, f_e_gt, mask)),
-            "int": cfg["lambda_int"] * losses.intensity(out.rig, out.intensity, b["intensity"],
+            "int": cfg.train.lambda_int * losses.intensity(out.rig, out.intensity, b["intensity"],
                                                         mask)}
 
 

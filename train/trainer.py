@@ -36,13 +36,14 @@ from tqdm import tqdm
 
 from medtalk_core import checkpoint
 from medtalk_core import rig as rigmod
+from medtalk_core.config import TrainConfig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.model import MEDTalk
 
 from . import distributed
 from .batches import Sampler, collate, crop
 from .dataset import Utterance
-from .stages import PHASES, Phase, fim_forward
+from .stages import PHASES, Phase, StepSettings, fim_forward
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +153,14 @@ def validate(model: MEDTalk, phase: str, batches: list,
 
 
 def _train_epoch(model: MEDTalk, phase: Phase, params: list, opt: torch.optim.Optimizer,
-                 sampler: Sampler, tcfg: dict, desc: str) -> dict[str, float]:
+                 sampler: Sampler, settings: StepSettings, desc: str) -> dict[str, float]:
     """``steps_per_epoch`` optimizer steps; returns each loss term's mean over steps and ranks."""
-    steps = tcfg["steps_per_epoch"]
+    steps = settings.train.steps_per_epoch
     sums: dict[str, float] = {}
     bar = tqdm(range(steps), desc=desc, unit="step", leave=False,
                disable=not distributed.is_main())
     for _ in bar:
-        terms = phase.step(model, sampler, tcfg)
+        terms = phase.step(model, sampler, settings)
         loss = sum(terms.values())
         opt.zero_grad()
         loss.backward()
@@ -173,13 +174,13 @@ def _train_epoch(model: MEDTalk, phase: Phase, params: list, opt: torch.optim.Op
     return {k: t / (steps * distributed.world_size()) for k, t in zip(sums, totals)}
 
 
-def keep_best_phases(tcfg: dict) -> set[str]:
+def keep_best_phases(train: TrainConfig) -> set[str]:
     """``[train] keep_best`` as a set of phase names.
 
     Raises:
         MedtalkError: a name that is not a training phase.
     """
-    names = set(tcfg.get("keep_best", ()))
+    names = set(train.keep_best)
     unknown = sorted(names - set(PHASES))
     if unknown:
         raise MedtalkError(f"[train] keep_best: unknown phase {unknown[0]!r}; "
@@ -227,14 +228,15 @@ def _print_epoch(entry: dict, epochs: int) -> None:
 
 def train_plan(model: MEDTalk, plan: tuple[str, ...], epochs: dict[str, int],
                lrs: dict[str, float], train_utts: list[Utterance], val_utts: list[Utterance],
-               tcfg: dict, run_dir: Path, meta: dict) -> list[dict]:
+               settings: StepSettings, run_dir: Path, meta: dict) -> list[dict]:
     """Train ``model`` through the phases of ``plan`` (resuming from ``run_dir`` if it holds a
     run), writing a checkpoint after every epoch; ends with the kept weights of the last phase
     in ``model`` (moved to :func:`train.distributed.device`). Returns the per-epoch history.
 
     Raises:
-        MedtalkError: an unknown phase in ``tcfg["keep_best"]``.
+        MedtalkError: an unknown phase in ``[train] keep_best``.
     """
+    tcfg = settings.train
     keep_best = keep_best_phases(tcfg)
     device = distributed.device()
     model.to(device)
@@ -249,11 +251,11 @@ def train_plan(model: MEDTalk, plan: tuple[str, ...], epochs: dict[str, int],
     elif distributed.is_main():
         (run_dir / BEST).unlink(missing_ok=True)  # left by an earlier run in this folder
     distributed.broadcast_module(model)
-    sampler_args = (train_utts, tcfg["clip_frames"], tcfg["batch_size"], tcfg["seed"])
+    sampler_args = (train_utts, tcfg.clip_frames, tcfg.batch_size, tcfg.seed)
     sampler = (Sampler(*sampler_args) if device.type == "cpu"
                else DeviceSampler(*sampler_args, device))
     val = [to_device(b, device)
-           for b in validation_batches(val_utts, tcfg["clip_frames"], tcfg["batch_size"])]
+           for b in validation_batches(val_utts, tcfg.clip_frames, tcfg.batch_size)]
     for pi in range(progress["phase"], len(plan)):
         name = plan[pi]
         phase = PHASES[name]
@@ -264,12 +266,12 @@ def train_plan(model: MEDTalk, plan: tuple[str, ...], epochs: dict[str, int],
         best = best_of_phase(run_dir, name, pi) if name in keep_best else None
         best_lip = best["lip_mse"] if best else math.inf
         for epoch in range(progress["epoch"], epochs[name]):
-            sampler.rng = epoch_rng(tcfg["seed"], pi, epoch)
+            sampler.rng = epoch_rng(tcfg.seed, pi, epoch)
             set_trainable(model, phase.trainable)
             t0 = time.time()
-            train_terms = _train_epoch(model, phase, params, opt, sampler, tcfg,
+            train_terms = _train_epoch(model, phase, params, opt, sampler, settings,
                                        f"{name} {epoch + 1}/{epochs[name]}")
-            val_terms = validate(model, name, val, tcfg.get("ablate"))
+            val_terms = validate(model, name, val, settings.ablate)
             entry = {"phase": name, "epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
                      "train": train_terms, "val": val_terms}
             progress["history"].append(entry)

@@ -228,15 +228,15 @@ def run(args) -> int:
     """Run ``medtalk synth``."""
     from medtalk_core.config import load_config
 
-    cfg = load_config(args.config).get("corpus", {})
+    cfg = load_config(args.config).corpus
     t0 = time.time()
     rows = synthesize(
         args.out,
-        args.sentences if args.sentences is not None else int(cfg.get("sentences", 60)),
+        args.sentences if args.sentences is not None else cfg.sentences,
         args.voices.split(",") if args.voices else None,
-        heldout=str(cfg.get("heldout_family", "flite")),
-        val_fraction=float(cfg.get("val_fraction", 0.1)),
-        seed=args.seed if args.seed is not None else int(cfg.get("seed", 0)),
+        heldout=cfg.heldout_family,
+        val_fraction=cfg.val_fraction,
+        seed=args.seed if args.seed is not None else cfg.seed,
         jobs=args.jobs, augment=not args.no_augment, force=args.force,
     )
     hours = sum(float(r["duration_s"]) for r in rows) / 3600

@@ -19,7 +19,7 @@ import torch
 from medtalk_core import rig
 from medtalk_core.checkpoint import save
 from medtalk_core.config import load_config
-from medtalk_core.model import MEDTalk, ModelConfig
+from medtalk_core.model import MEDTalk
 
 SPEECH = "/usr/share/codec2/raw/speech_orig_16k.wav"
 
@@ -29,7 +29,7 @@ def main(folder: Path, seconds: float) -> int:
     n = int(seconds * sr)
     sf.write(folder / "clip.wav", audio[:n], sr)
     torch.manual_seed(0)
-    save(MEDTalk(ModelConfig.from_dict(load_config()["model"])), folder / "init.safetensors",
+    save(MEDTalk(load_config().model), folder / "init.safetensors",
          {"features": {}})
     print(n * rig.FPS // sr)
     return 0
