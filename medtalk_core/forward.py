@@ -31,6 +31,7 @@ import torch
 
 from . import rig
 from .baselines import FaceFormer
+from .config import ModelConfig
 from .errors import MedtalkError
 from .model import MEDTalk, emotion_features
 
@@ -122,7 +123,8 @@ class Forward:
 
 def animate(model: MEDTalk | FaceFormer, audio: torch.Tensor, words: torch.Tensor,
             word_time: torch.Tensor, word_mask: torch.Tensor, label: torch.Tensor,
-            intensity_scale: torch.Tensor | float = 1.0, ablate: dict | None = None) -> Forward:
+            intensity_scale: torch.Tensor | float = 1.0, ablate: dict | None = None,
+            first: int = 0) -> Forward:
     """The whole audio-to-rig pass, ``D(ACM(audio_c), FIM(audio_e, words, label))`` (eq. 4-12).
 
     Args:
@@ -132,6 +134,8 @@ def animate(model: MEDTalk | FaceFormer, audio: torch.Tensor, words: torch.Tenso
         label: int64 ``(B,)`` emotion labels or float ``(B, H)`` label-space embeddings.
         intensity_scale: scalar or ``(B, T)``, multiplies I_hat in eq. 9 (1 = as predicted).
         ablate: FIM parts removed (:data:`ABLATIONS`), as the model was trained.
+        first: index of the first frame of ``audio`` (a chunk of a longer clip: its frame
+            times, which the fusion compares with the word times, start at ``first / rig.FPS``).
     Returns:
         :class:`Forward`.
     Raises:
@@ -142,7 +146,7 @@ def animate(model: MEDTalk | FaceFormer, audio: torch.Tensor, words: torch.Tenso
         out, i_rig = model.animate(audio, words, word_time, word_mask, label, intensity_scale)
         return Forward(out, i_rig, None, None)
     q = model.fim.fusion.q(emotion_features(audio, model.cfg))
-    fused = fuse(model, q, words, word_time, word_mask, 0, ablate)
+    fused = fuse(model, q, words, word_time, word_mask, first, ablate)
     i_hat = frame_intensity(model, fused, ablate)
     f_tilde = norm_adjust(i_hat * intensity_scale, label_space(model, label))
     f_e = model.fim.fuse_encoder(fuse_encoder_input(f_tilde, fused))
@@ -150,18 +154,47 @@ def animate(model: MEDTalk | FaceFormer, audio: torch.Tensor, words: torch.Tenso
     return Forward(model.motion.decode(f_c, f_e), i_hat, f_c, f_e)
 
 
+CHUNK_FRAMES = 3600
+"""Rig frames (60 s) animated at once by :func:`animate_clip`: the fusion's attention holds
+``frames x words x heads`` logits, which for a whole 10-minute recording would take gigabytes."""
+
+
+def context_frames(cfg: ModelConfig) -> int:
+    """Frames on either side of a frame that its rig depends on: the audio path runs three
+    temporal nets in series (FIM's query net, E_fuse, D; ACM beside the first), each seeing at
+    most ``2 * layers * (kernel - 1)`` frames to one side (all of them to the past when it is
+    causal)."""
+    return 3 * 2 * cfg.layers * (cfg.kernel - 1)
+
+
 def animate_clip(model: MEDTalk | FaceFormer, audio: np.ndarray, words: np.ndarray,
                  word_time: np.ndarray, label: int | np.ndarray, intensity_scale: float = 1.0,
-                 ablate: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 ablate: dict | None = None, chunk: int = CHUNK_FRAMES
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`animate` on one clip, every word visible: ``audio (T, A)``, ``words (W, X)``,
     ``word_time (W,)`` s, ``label`` an emotion id or a float32 ``(H,)`` label-space embedding ->
-    ``(rig float32 (T, R) clipped to the control ranges, I_hat float32 (T,))``."""
+    ``(rig float32 (T, R) clipped to the control ranges, I_hat float32 (T,))``.
+
+    MEDTalk runs ``chunk`` frames at a time, each with :func:`context_frames` of audio on either
+    side and every word, so memory stays bounded and the result is that of one pass (the
+    FaceFormer-style baseline attends over the whole clip and runs in one pass)."""
     def batch(x) -> torch.Tensor:
         return torch.from_numpy(np.asarray(x, np.float32))[None]
 
+    if len(audio) == 0:
+        return np.zeros((0, rig.NUM_CONTROLS), np.float32), np.zeros(0, np.float32)
     lab = torch.tensor([label]) if isinstance(label, (int, np.integer)) else batch(label)
     mask = torch.ones(1, len(words), dtype=torch.bool)
+    step = len(audio) if isinstance(model, FaceFormer) else max(1, chunk)
+    margin = 0 if isinstance(model, FaceFormer) else context_frames(model.cfg)
+    rigs, intensities = [], []
     with torch.inference_mode():
-        out = animate(model, batch(audio), batch(words), batch(word_time), mask, lab,
-                      intensity_scale, ablate)
-    return rig.clip_to_range(out.rig[0].numpy()), out.intensity[0].numpy().astype(np.float32)
+        for a in range(0, len(audio), step):
+            lo, hi = max(0, a - margin), min(len(audio), a + step + margin)
+            out = animate(model, batch(audio[lo:hi]), batch(words), batch(word_time), mask, lab,
+                          intensity_scale, ablate, first=lo)
+            keep = slice(a - lo, a - lo + min(step, len(audio) - a))
+            rigs.append(out.rig[0, keep].numpy())
+            intensities.append(out.intensity[0, keep].numpy())
+    return (rig.clip_to_range(np.concatenate(rigs)),
+            np.concatenate(intensities).astype(np.float32))

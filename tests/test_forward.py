@@ -1,13 +1,17 @@
 """One forward pass (medtalk_core/forward.py): ``medtalk eval --audio`` scores the frames
-``medtalk infer`` writes, and a checkpoint's ablation flags hold in inference as in scoring."""
+``medtalk infer`` writes, a checkpoint's ablation flags hold in inference as in scoring, and a long
+clip animated in chunks is one pass."""
 
 import json
 
 import numpy as np
 import pytest
+import torch
 
-from conftest import SHARED, run_medtalk
+from conftest import SHARED, model_config, run_medtalk
 from medtalk_core import checkpoint, rigio
+from medtalk_core.forward import animate_clip
+from medtalk_core.model import MEDTalk
 from medtalk_core.metrics import clip_metrics, jaw_correlation
 
 PAIR = SHARED / "data/real/emoface_validation/angry_gd04_001_021"
@@ -67,3 +71,21 @@ def test_animator_removes_what_the_checkpoint_was_trained_without(english_clip, 
     blind = faces(Animator.load(ablated, transcriber=False))
     np.testing.assert_array_equal(blind[0].frames, blind[1].frames)
     np.testing.assert_array_equal(blind[0].intensity, np.ones(len(blind[0].frames), np.float32))
+
+
+@pytest.mark.parametrize("lookahead", [-1, 0, 3])
+def test_a_long_clip_in_chunks_is_one_pass(lookahead):
+    """animate_clip's chunks (with context_frames of audio either side) give the frames and
+    intensity of one pass over the whole clip, for centred and causal models."""
+    torch.manual_seed(lookahead + 1)
+    model = MEDTalk(model_config(hidden=16, content_dim=8, emotion_dim=8, attn_heads=2,
+                                 lookahead_frames=lookahead)).eval()
+    g = np.random.default_rng(0)
+    audio = g.normal(size=(700, model.cfg.audio_dim)).astype(np.float32)
+    words = g.normal(size=(9, model.cfg.text_dim)).astype(np.float32)
+    word_time = np.sort(g.uniform(0, 700 / 60, 9)).astype(np.float32)
+    whole = animate_clip(model, audio, words, word_time, 3, 1.2, chunk=len(audio))
+    parts = animate_clip(model, audio, words, word_time, 3, 1.2, chunk=97)
+    for a, b in zip(whole, parts):
+        assert a.shape == b.shape and np.isfinite(b).all()
+        np.testing.assert_allclose(b, a, atol=1e-5)
