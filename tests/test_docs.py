@@ -77,3 +77,39 @@ def test_stream_cards_were_trained_with_the_settings_their_config_gives():
         default = tomllib.loads((ROOT / "config.toml").read_text())["live"]
         frames = live.get("model_lookahead_frames", default["model_lookahead_frames"])
         assert card["model"]["lookahead_frames"] == frames, name
+
+
+def commands(parser, prefix=()):
+    """(command words, its parser) for every leaf sub-command of the ``medtalk`` parser."""
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield prefix, parser
+        return
+    for name, sub in subs[0].choices.items():
+        yield from commands(sub, (*prefix, name))
+
+
+def test_readme_commands_table_lists_every_command_with_its_options():
+    from medtalk.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Commands")
+    table = readme[start:readme.index("\n## ", start + 1)]
+    first_cells = [line.split(" | ")[0] for line in table.splitlines()
+                   if line.startswith("| `medtalk ")]
+    parser = build_parser()
+    for option in ("--config", "-v"):
+        assert option in table
+    missing = []
+    for words, sub in commands(parser):
+        cells = " ".join(c for c in first_cells if f"`medtalk {' '.join(words)}" in c)
+        if not cells:
+            missing.append(" ".join(words))
+        for action in sub._actions:
+            names = [o for o in action.option_strings if o not in ("-h", "--help")]
+            if names and not any(re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", cells)
+                                 for o in names):
+                missing.append(f"{' '.join(words)} {names[-1]}")
+    assert missing == []
