@@ -1,6 +1,6 @@
 """How low can lip error go with L seconds of lookahead? A floor for ``medtalk bench skew``.
 
-Run: ``python benchmarks/lookahead_floor.py --data /work/corpus [--lookahead-ms 40 57 90 140]``.
+Run: ``python benchmarks/lookahead_floor.py --data corpus [--lookahead-ms 40 57 90 140]``.
 
 The corpus's lips are a dominance-weighted blend of phone targets (``train/corpus/face.py``),
 and a phone's dominance starts rising ``TAU_ANTICIPATE`` before it (anticipatory

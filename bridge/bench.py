@@ -51,13 +51,16 @@ LATE_MS = 4.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    k = sub.add_parser("skew", help="MLE of the streamed output against offline inference")
+    about = ("MLE, MEE, EIE, FRD of the live stream and of offline inference against a corpus's "
+             "ground truth, and the MLE ratio")
+    k = sub.add_parser("skew", help=about, description=about)
     k.add_argument("--data", type=Path, required=True, help="corpus folder (medtalk synth)")
     k.add_argument("--split", default="test", help="manifest split (default: test, held out)")
     k.add_argument("--count", type=int, default=40, help="utterances (default 40)")
     add_model_arguments(k)
     k.add_argument("--json", type=Path, help="also write the scores as JSON here")
-    p = sub.add_parser("latency", help="mouth latency, jitter, drops, RTF, CPU, memory")
+    about = "mouth latency, jitter, drops, RTF, CPU, memory of the live path"
+    p = sub.add_parser("latency", help=about, description=about)
     p.add_argument("--file", type=Path, help="speech file (default: codec2-examples speech)")
     p.add_argument("--minutes", type=float, help="loop the input to this length (default: 1 "
                                                  "without --file, the file's length with it)")

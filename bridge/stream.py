@@ -110,12 +110,15 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         MedtalkError: unknown emotion, unusable audio or device, bad address or subject,
-            unbindable endpoint or control port, missing or mismatched checkpoint.
+            unbindable endpoint or control port, missing, mismatched or non-finite
+            checkpoint (all before ``--record`` creates its file).
     """
     from medtalk_core.config import load_config
+    from medtalk_core.rigio import check_output
 
     from .engine import Engine, LiveModel
     from .pacer import Sender
+    from .sinks import ProblemLog
 
     cfg = load_config(args.config)
     args.spec = spec_from_args(args.emotion, args.text, args.image)
@@ -123,37 +126,48 @@ def run(args: argparse.Namespace) -> int:
         cfg = replace(cfg, live=replace(cfg.live, blend_s=max(0.0, args.blend)))
     if args.no_blinks:
         cfg = replace(cfg, live=replace(cfg.live, blinks=False, saccades=False))
+    if args.record:
+        check_output(args.record, (args.file,) if args.file else ())
     sinks = open_sinks(args, cfg.stream)
     try:
+        problems = ProblemLog("input", "the stream goes on")
+        source = _source(args, cfg, problems)  # a bad file or device fails before the models load
+        live = LiveModel.load(chosen_checkpoint(args), cfg)  # and a bad model before --record
         if args.record:
             from .recorder import Recorder
 
             sinks.append(Recorder(args.record, cfg.rig.fps))
         with Sender(sinks, cfg.stream.names_interval_s) as sender:
-            return _stream(args, cfg, sender, Engine, LiveModel)
+            return _stream(args, cfg, sender, Engine(live, source, _state(args, cfg, live),
+                                                     sender, cfg, _subject(args, cfg), problems))
     except BaseException:
         for sink in sinks:
             sink.close()
         raise
 
 
-def _stream(args, cfg: Config, sender, Engine, LiveModel) -> int:
+def _subject(args: argparse.Namespace, cfg: Config) -> str:
+    return cfg.stream.subject if args.subject is None else args.subject
+
+
+def _state(args: argparse.Namespace, cfg: Config, live):
     from medtalk_core.steering import Steering
 
-    from .controls import ControlServer, Hotkeys, LiveState
-    from .sinks import ProblemLog
+    from .controls import LiveState
+
+    lc = cfg.live
+    labels = live.model.fim.label_embedding.weight.detach().numpy()
+    steering = Steering(live.model, live.meta, cfg)
+    return LiveState(labels, args.spec, round(lc.blend_s * cfg.rig.fps),
+                     lc.intensity_step, steering.embedding)
+
+
+def _stream(args, cfg: Config, sender, engine) -> int:
+    from .controls import ControlServer, Hotkeys
     from .status import StatusLine
 
     lc = cfg.live
-    subject = cfg.stream.subject if args.subject is None else args.subject
-    problems = ProblemLog("input", "the stream goes on")
-    source = _source(args, cfg, problems)  # a bad file or device fails before the models load
-    live = LiveModel.load(chosen_checkpoint(args), cfg)
-    labels = live.model.fim.label_embedding.weight.detach().numpy()
-    steering = Steering(live.model, live.meta, cfg)
-    state = LiveState(labels, args.spec, round(lc.blend_s * cfg.rig.fps),
-                      lc.intensity_step, steering.embedding)
-    engine = Engine(live, source, state, sender, cfg, subject, problems)
+    state, source = engine.state, engine.source
     control = None if args.no_control else ControlServer(
         args.control or f"{lc.control_host}:{cfg.stream.control_port}", state)
     keys = Hotkeys(state) if Hotkeys.available() and not args.fast else None

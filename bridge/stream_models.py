@@ -21,7 +21,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint P`` or ``--lookahead-ms {40,240}`` (a shipped stream model), not both."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--checkpoint", type=Path, metavar="P",
-                       help="stream model checkpoint (default: the shipped 40 ms one)")
+                       help="stream model checkpoint (default: [live] checkpoint of the config, "
+                            "else the shipped 40 ms one)")
     group.add_argument("--lookahead-ms", type=int, choices=sorted(STREAM_MODELS),
                        help="run the shipped stream model with this lookahead (ms): 40 for the "
                             "lowest latency (default), 240 for the lips of offline inference")

@@ -16,20 +16,27 @@ import sys
 
 COMMANDS = {
     "synth": ("train.corpus.synth", "make the synthetic training corpus (EmoFace layout)"),
-    "train": ("train.run", "train MEDTalk stages 1-4 on a corpus"),
+    "train": ("train.run", "train MEDTalk (stages 1-4), its live fine-tune or a baseline"),
     "infer": ("medtalk_core.infer", "audio file -> 174 face-board controls at 60 fps"),
-    "stream": ("bridge.stream", "stream frames to Unreal over OSC / ZeroMQ"),
-    "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a held-out split"),
+    "stream": ("bridge.stream", "microphone or file -> face frames, live, over OSC / ZeroMQ"),
+    "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a corpus split or one recording; "
+                               "--ablations / --disentangle: the evidence of docs/results.md"),
     "devices": ("bridge.devices", "list the audio input devices for stream --mic"),
     "bench": ("bridge.bench", "benchmarks of the live path (bench latency, bench skew)"),
 }
 
 
+DESCRIPTION = ("MEDTalk Live: speech -> the 174 MetaHuman face-board controls at 60 fps, written "
+               "to a file or streamed live to Unreal.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(prog="medtalk", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="a TOML file of settings merged over the packaged defaults "
-                        "(medtalk_core/config.toml); names only what it changes")
+    parser = argparse.ArgumentParser(prog="medtalk", description=DESCRIPTION)
+    parser.add_argument("--config", metavar="TOML",
+                        help="settings merged over the packaged defaults (medtalk_core/config.toml; "
+                             "default: $MEDTALK_CONFIG, else none); names only what it changes; "
+                             "give it before the command")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

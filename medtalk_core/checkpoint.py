@@ -65,12 +65,14 @@ def load_weights(model: MEDTalk, path: str | os.PathLike, allow_missing: str | N
             may lack (they keep the model's values: a model trained up to stage 3 continuing with
             stage 4); every other tensor must be there.
     Raises:
-        CheckpointError: missing file, or tensors that do not match the model's.
+        CheckpointError: missing file, a NaN or infinite weight, or tensors that do not match
+            the model's.
     """
     from safetensors.torch import load_file
 
     read_metadata(path)
     tensors = load_file(str(path))
+    check_finite(tensors, path)
     if allow_missing:
         tensors.update({k: v for k, v in model.state_dict().items()
                         if k.startswith(allow_missing) and k not in tensors})
@@ -80,6 +82,23 @@ def load_weights(model: MEDTalk, path: str | os.PathLike, allow_missing: str | N
         first = str(e).strip().splitlines()
         raise CheckpointError(f"checkpoint {path} does not match the model: "
                               f"{first[1].strip() if len(first) > 1 else first[0]}") from None
+
+
+def check_finite(tensors: dict, path: str | os.PathLike) -> None:
+    """Refuse weights that would animate NaN frames.
+
+    Args:
+        tensors: state-dict name -> tensor, as read from ``path`` (checked in name order).
+    Raises:
+        CheckpointError: naming ``path`` and the first tensor with a NaN or infinite value.
+    """
+    import torch
+
+    for name in sorted(tensors):
+        t = tensors[name]
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            kind = "NaN" if bool(torch.isnan(t).any()) else "infinite"
+            raise CheckpointError(f"checkpoint {path}: tensor {name} has {kind} values")
 
 
 def load_model(path: str | os.PathLike | None = None) -> tuple[MEDTalk, dict]:

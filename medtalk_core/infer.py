@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
     p.add_argument("--language",
                    help="spoken language for the transcript: en (Whisper tiny.en), a Whisper code "
-                        "such as zh, or auto (multilingual Whisper base); default: config")
+                        "such as zh, or auto (multilingual Whisper base); "
+                        "default: [features] language")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="scale of the predicted emotion intensity, in [0, 2] (default 1)")
 

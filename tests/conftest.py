@@ -41,3 +41,19 @@ def run_medtalk(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
     exe = shutil.which("medtalk")
     cmd = [exe] if exe else [sys.executable, "-m", "medtalk.cli"]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def poison_checkpoint(source: str | Path, target: str | Path, value: float = float("nan")) -> str:
+    """Write a copy of checkpoint ``source`` (metadata kept) to ``target`` with one element of
+    one weight, the last in name order, set to ``value``; returns that tensor's name."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(source), "pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(source))
+    name = sorted(k for k, t in tensors.items() if t.is_floating_point())[-1]
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[tensors[name].numel() // 2] = value
+    save_file(tensors, str(target), metadata=meta)
+    return name

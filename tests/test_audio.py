@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import SHARED
 from medtalk_core.audio import load_audio, resample
 from medtalk_core.errors import AudioError
 
 ENGLISH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")  # 16 kHz, 10.8 s, Harvard sentences
-MANDARIN = sorted(Path("/work/shared/data/real").glob("*.wav"))  # 48 kHz, mono
+MANDARIN = sorted((SHARED / "data" / "real").glob("*.wav"))  # 48 kHz, mono
 
 
 @pytest.fixture(scope="module")

@@ -128,7 +128,9 @@ def test_a_regular_install_runs_infer_with_the_packaged_config(tmp_path, english
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     py = env_dir / "bin" / "python"
+    # --ignore-installed: a development checkout may be installed (editable) beside the venv
     install = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps",
+                              "--ignore-installed",
                               *map(str, (tmp_path / "dist").glob("*.whl"))],
                              capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SHARED
 from medtalk_core.asr import Transcriber, Word, multilingual_model
 from medtalk_core.audio import load_audio
 from medtalk_core.config import load_config
@@ -15,7 +16,7 @@ from medtalk_core.frontend import AudioFrontEnd
 from medtalk_core.text import TextEncoder
 
 ENGLISH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")  # Harvard sentences, 10.8 s
-MANDARIN = sorted(Path("/work/shared/data/real").glob("*.wav"))
+MANDARIN = sorted((SHARED / "data" / "real").glob("*.wav"))
 
 
 @pytest.fixture(scope="module")

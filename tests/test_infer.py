@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SHARED, run_medtalk
+from conftest import SHARED, poison_checkpoint, run_medtalk
 from medtalk_core import rig, rigio
 
 
@@ -79,6 +79,20 @@ def test_unknown_emotion_and_bad_checkpoint(english_clip, tmp_path):
     r = run_medtalk("infer", str(english_clip), "--emotion", "happy", "-o", str(out),
                     "--checkpoint", str(tmp_path / "none.safetensors"))
     assert r.returncode == 2 and "not found" in r.stderr
+
+
+def test_checkpoint_with_a_nan_weight_is_refused_before_any_frame(english_clip, tmp_path):
+    from medtalk_core.checkpoint import DEFAULT_CHECKPOINT
+
+    bad = tmp_path / "nan.safetensors"
+    name = poison_checkpoint(DEFAULT_CHECKPOINT, bad)
+    out = tmp_path / "out.json"
+    r = run_medtalk("infer", str(english_clip), "--emotion", "happy", "-o", str(out),
+                    "--checkpoint", str(bad))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"medtalk infer: error: checkpoint {bad}: tensor {name} has NaN values"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.safetensors"]
 
 
 @pytest.fixture(scope="module")

@@ -70,3 +70,18 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
     with pytest.raises(CheckpointError, match="not a readable"):
         checkpoint.load_model(tmp_path / "junk.safetensors")
+
+
+def test_non_finite_weights_are_refused_naming_the_first_bad_tensor(tmp_path):
+    m = MEDTalk(SMALL)
+    names = sorted(m.state_dict())
+    with torch.no_grad():
+        m.state_dict()[names[-1]].view(-1)[0] = float("nan")
+        m.state_dict()[names[2]].view(-1)[-1] = float("-inf")
+    p = tmp_path / "bad.safetensors"
+    checkpoint.save(m, p, {"features": {}})
+    message = f"checkpoint {p}: tensor {names[2]} has infinite values"
+    with pytest.raises(CheckpointError, match=message):
+        checkpoint.load_model(p)
+    with pytest.raises(CheckpointError, match=message):  # also training's --init / resume path
+        checkpoint.load_weights(MEDTalk(SMALL), p)

@@ -171,8 +171,9 @@ def test_live_text_and_image_controls_blend_to_the_steered_embedding():
 
 
 def test_shipped_default_has_text_guidance_near_the_right_emotion(english_clip):
-    """Issue 5: "a broad smile with raised cheeks" lands nearer happy than sad on the upper
-    face, with the shipped default model and the shipped MiniLM sentence encoder."""
+    """Text guidance works out of the box: "a broad smile with raised cheeks" lands nearer
+    happy than sad on the upper face, with the shipped default model and the shipped MiniLM
+    sentence encoder."""
     from medtalk_core.audio import load_audio
     from medtalk_core.inference import Animator
 

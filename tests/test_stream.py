@@ -260,6 +260,23 @@ def test_stream_runs_each_shipped_stream_model_by_its_lookahead(tmp_path, lookah
     assert len(read_rig(out)) == n_frames
 
 
+@pytest.mark.parametrize("value, kind", [(float("nan"), "NaN"), (float("inf"), "infinite")])
+def test_stream_refuses_a_non_finite_checkpoint_before_recording(tmp_path, checkpoint, value,
+                                                                  kind):
+    from conftest import poison_checkpoint
+
+    clip, _ = speech_clip(tmp_path, 0.5)
+    bad = tmp_path / "bad.safetensors"
+    name = poison_checkpoint(checkpoint, bad, value)
+    record = tmp_path / "rec.csv"
+    result = run_stream("--file", clip, "--fast", "--emotion", "happy", "--no-osc",
+                        "--no-control", "--record", str(record), "--checkpoint", str(bad))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"medtalk stream: error: checkpoint {bad}: tensor {name} has {kind} values"]
+    assert not record.exists()
+
+
 def test_stream_checkpoint_and_lookahead_are_exclusive(tmp_path):
     clip, _ = speech_clip(tmp_path, 0.2)
     result = run_stream("--file", clip, "--lookahead-ms", "240", "--checkpoint", "x.safetensors")

@@ -76,13 +76,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=float, default=1.0,
                    help="fraction of each trained phase's epochs (default 1: the full schedule)")
     p.add_argument("--reuse", type=Path, action="append", default=[], metavar="CHECKPOINT",
-                   help="a trained checkpoint (card beside it) that may stand in for a variant")
+                   help="a trained checkpoint (card beside it) that may stand in for a variant "
+                        "(repeatable)")
     p.add_argument("--base-run", type=Path,
                    help="run folder of --checkpoint (default: [ablations] base_run)")
     p.add_argument("--results", type=Path, default=REPO / "docs" / "results.md",
                    help="markdown file to write the sections into (default: docs/results.md)")
     p.add_argument("--figure", type=Path, default=REPO / "docs" / "disentangle.png",
-                   help="where --disentangle saves the embedding projections (PNG)")
+                   help="where --disentangle saves the embedding projections "
+                        "(PNG; default: docs/disentangle.png)")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
     p.add_argument("--split", default="test", help="manifest split to score (default: test)")
     p.add_argument("--plot", type=Path, default=Path("eval_curves.png"),
-                   help="where to save predicted vs. ground-truth curves (PNG)")
+                   help="with --data: where to save predicted vs. ground-truth curves "
+                        "(PNG; default: eval_curves.png)")
     p.add_argument("--json", type=Path, help="also write the scores as JSON here")
     add_ablation_arguments(p)
 

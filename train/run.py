@@ -10,8 +10,9 @@ padding), the features are computed with the live window geometry of ``[live]`` 
 ``hop_s``, ``lookahead_s``; a new feature cache), word features see only the words before them
 (:func:`medtalk_core.streaming.prefix_word_features`) and words reach a frame only once the live
 transcript would have committed them. Live features cost about 50 encoder runs per second of
-audio, so the fine-tune reads a view of the corpus (``DIR/cache/stream-view-<fraction>``): a
-``[live] finetune_fraction`` of the train utterances, 64 validation and 40 held-out ones.
+audio, so the fine-tune reads a view of the corpus (``DIR/cache/stream-view-<fraction>-<seed>``): a
+``[live] finetune_fraction`` of the train utterances, :data:`STREAM_VAL` (32) validation and
+:data:`STREAM_TEST` (24) held-out ones.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="copy the final model here (.safetensors) with a card (.json) beside it")
     p.add_argument("--steps-per-epoch", type=int, help="override [train] steps_per_epoch")
     p.add_argument("--epochs", type=int, help="override every phase's epoch count")
-    p.add_argument("--jobs", type=int, default=2, help="processes for feature extraction")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="processes for feature extraction (default 2)")
     p.add_argument("--init", type=Path,
                    help="start from this checkpoint's weights (needed by --plan stream and guide)")
     p.add_argument("--guidance-images", type=Path, metavar="DIR",

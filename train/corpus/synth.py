@@ -50,10 +50,11 @@ def add_arguments(parser) -> None:
                         help="replace the corpus files (wav/, rig/, align/, manifest.csv) in --out")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--sentences", type=int, default=None,
-                        help="number of sentences (default: config corpus.sentences)")
+                        help="number of sentences (default: [corpus] sentences)")
     parser.add_argument("--voices", default=None,
                         help="comma-separated voice names (default: all default voices)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: config corpus.seed)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: [corpus] seed)")
     parser.add_argument("--no-augment", action="store_true", help="keep train/val audio clean")
 
 
