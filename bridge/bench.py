@@ -45,7 +45,6 @@ from .stream_models import add_model_arguments, chosen_checkpoint
 log = logging.getLogger(__name__)
 
 CODEC2 = Path("/usr/share/codec2")
-LATE_MS = 4.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,20 +120,20 @@ class _Receiver:
 
 def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
     """Stream ``audio`` through the live path in real time; returns the figures."""
-    from .controls import LiveState
-    from .engine import Engine, LiveModel
+    from .engine import Engine, load_live_model
     from .pacer import Sender
     from .sinks import OscSink
     from .sources import FileSource
+    from .state import LiveState
+    from .status import SendStats
 
-    live = LiveModel.load(checkpoint, cfg)
+    live = load_live_model(checkpoint, cfg)
     receiver = _Receiver()
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
+    state = LiveState(live.labels, emotion, round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
     source = FileSource(audio, cfg["live"]["blocksize"])
     sender = Sender([OscSink(f"127.0.0.1:{receiver.port}", cfg["stream"]["subject"])],
                     cfg["stream"]["names_interval_s"])
-    engine = Engine(live, source, state, sender, cfg)
+    engine = Engine(live, source, state, sender, cfg, stats=SendStats(window=None))
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
         stats = engine.run()
@@ -144,12 +143,12 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     seconds = len(audio) / 16000
     expected = len(audio) * cfg["rig"]["fps"] // 16000
-    lat, late = stats.latency_ms(), stats.late_ms()
-    jitter = np.abs(np.diff(np.array(stats.sent)) * 1000 - 1000 / cfg["rig"]["fps"])
+    lat = stats.latency_ms()
+    jitter = np.abs(np.diff(stats.sent_times()) * 1000 - 1000 / cfg["rig"]["fps"])
     return {
-        "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": len(stats.sent),
-        "frames_received": receiver.packets, "dropped": expected - len(stats.sent),
-        "late": int(np.count_nonzero(late > LATE_MS)),
+        "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": stats.sent,
+        "frames_received": receiver.packets, "dropped": expected - stats.sent,
+        "late": stats.late,
         "frame_delay_ms": round(1000 * engine.delay_s, 1),
         "lookahead_ms": round(1000 * engine.ahead_s, 1),
         "latency_ms": {f"p{q}": round(float(np.percentile(lat, q)), 1) for q in (50, 95, 99)},
@@ -158,8 +157,7 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: dict) -> dict:
         "cpu_percent": round(100 * cpu / wall, 1),
         "cpu_s_per_audio_s": round(cpu / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
-        "faults": {**{k: dict(v) for k, v in sender.problems.items()},
-                   "input": dict(engine.faults.counts)},
+        "faults": engine.problems(),
         "checkpoint": str(live.meta.get("plan", "")) or str(checkpoint),
     }
 
@@ -189,19 +187,21 @@ class Collector:
     def send_names(self) -> None:
         """Nothing to do."""
 
+    def send_state(self, frame) -> None:
+        """Nothing to do."""
+
     def close(self) -> None:
         """Nothing to do."""
 
 
 def streamed(live, audio: np.ndarray, emotion: str, cfg: dict) -> np.ndarray:
     """The frames ``medtalk stream --file --fast`` sends for ``audio``: float32 ``(T, 174)``."""
-    from .controls import LiveState
     from .engine import Engine
     from .pacer import Sender
     from .sources import FileSource
+    from .state import LiveState
 
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
+    state = LiveState(live.labels, emotion, round(cfg["live"]["blend_s"] * cfg["rig"]["fps"]))
     sink = Collector()
     Engine(live, FileSource(audio, cfg["live"]["blocksize"], fast=True), state,
            Sender([sink]), cfg).run()
@@ -217,13 +217,13 @@ def skew(args: argparse.Namespace, cfg: dict) -> dict:
     from medtalk_core.metrics import mean_metrics
     from medtalk_core.rigio import read_rig
 
-    from .engine import LiveModel
+    from .engine import load_live_model
 
     rows = [r for r in read_manifest(args.data) if r["split"] == args.split]
     if not rows:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
     rows = evenly_spaced(rows, args.count)
-    live = LiveModel.load(chosen_checkpoint(args), cfg)
+    live = load_live_model(chosen_checkpoint(args), cfg)
     offline = Animator.load(None, cfg)
     pairs = {"stream": [], "offline": []}
     for r in rows:
