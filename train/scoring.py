@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from medtalk_core import rig
 from medtalk_core.metrics import mean_metrics
 
 
