@@ -46,6 +46,7 @@ class SendStats:
     """
 
     def __init__(self, window: int | None = WINDOW):
+        self._lock = threading.Lock()  # the clock appends while the status thread reads
         self.frames: deque[SentFrame] = deque(maxlen=window)
         """The newest sent frames, oldest first."""
         self.sent = 0
@@ -55,7 +56,8 @@ class SendStats:
         """Frames not sent (too far behind their deadline)."""
 
     def record(self, frame: SentFrame) -> None:
-        self.frames.append(frame)
+        with self._lock:
+            self.frames.append(frame)
         self.sent += 1
         self.late += frame.sent - frame.deadline > LATE_MS / 1000
 
@@ -64,7 +66,8 @@ class SendStats:
 
     def recent(self, n: int) -> list[SentFrame]:
         """The newest ``n`` sent frames (at most), oldest first."""
-        return list(islice(reversed(self.frames), n))[::-1]
+        with self._lock:
+            return list(islice(reversed(self.frames), n))[::-1]
 
     def sent_times(self) -> np.ndarray:
         """float64 ``(len(frames),)`` monotonic s at which the kept frames were sent."""
