@@ -46,21 +46,17 @@ from .stream_models import add_model_arguments, chosen_checkpoint
 log = logging.getLogger(__name__)
 
 CODEC2 = Path("/usr/share/codec2")
-LATE_MS = 4.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    about = ("MLE, MEE, EIE, FRD of the live stream and of offline inference against a corpus's "
-             "ground truth, and the MLE ratio")
-    k = sub.add_parser("skew", help=about, description=about)
+    k = sub.add_parser("skew", help="MLE of the streamed output against offline inference")
     k.add_argument("--data", type=Path, required=True, help="corpus folder (medtalk synth)")
     k.add_argument("--split", default="test", help="manifest split (default: test, held out)")
     k.add_argument("--count", type=int, default=40, help="utterances (default 40)")
     add_model_arguments(k)
     k.add_argument("--json", type=Path, help="also write the scores as JSON here")
-    about = "mouth latency, jitter, drops, RTF, CPU, memory of the live path"
-    p = sub.add_parser("latency", help=about, description=about)
+    p = sub.add_parser("latency", help="mouth latency, jitter, drops, RTF, CPU, memory")
     p.add_argument("--file", type=Path, help="speech file (default: codec2-examples speech)")
     p.add_argument("--minutes", type=float, help="loop the input to this length (default: 1 "
                                                  "without --file, the file's length with it)")
@@ -125,20 +121,20 @@ class _Receiver:
 
 def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
     """Stream ``audio`` through the live path in real time; returns the figures."""
-    from .controls import LiveState
-    from .engine import Engine, LiveModel
+    from .engine import Engine, load_live_model
     from .pacer import Sender
     from .sinks import OscSink
     from .sources import FileSource
+    from .state import LiveState
+    from .status import SendStats
 
-    live = LiveModel.load(checkpoint, cfg)
+    live = load_live_model(checkpoint, cfg)
     receiver = _Receiver()
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg.live.blend_s * cfg.rig.fps))
+    state = LiveState(live.labels, emotion, round(cfg.live.blend_s * cfg.rig.fps))
     source = FileSource(audio, cfg.live.blocksize)
     sender = Sender([OscSink(f"127.0.0.1:{receiver.port}", cfg.stream.subject)],
                     cfg.stream.names_interval_s)
-    engine = Engine(live, source, state, sender, cfg)
+    engine = Engine(live, source, state, sender, cfg, stats=SendStats(window=None))
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
         stats = engine.run()
@@ -148,12 +144,12 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     seconds = len(audio) / 16000
     expected = len(audio) * cfg.rig.fps // 16000
-    lat, late = stats.latency_ms(), stats.late_ms()
-    jitter = np.abs(np.diff(np.array(stats.sent)) * 1000 - 1000 / cfg.rig.fps)
+    lat = stats.latency_ms()
+    jitter = np.abs(np.diff(stats.sent_times()) * 1000 - 1000 / cfg.rig.fps)
     return {
-        "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": len(stats.sent),
-        "frames_received": receiver.packets, "dropped": expected - len(stats.sent),
-        "late": int(np.count_nonzero(late > LATE_MS)),
+        "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": stats.sent,
+        "frames_received": receiver.packets, "dropped": expected - stats.sent,
+        "late": stats.late,
         "frame_delay_ms": round(1000 * engine.delay_s, 1),
         "lookahead_ms": round(1000 * engine.ahead_s, 1),
         "latency_ms": {f"p{q}": round(float(np.percentile(lat, q)), 1) for q in (50, 95, 99)},
@@ -162,8 +158,7 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
         "cpu_percent": round(100 * cpu / wall, 1),
         "cpu_s_per_audio_s": round(cpu / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
-        "faults": {**{k: dict(v) for k, v in sender.problems.items()},
-                   "input": dict(engine.faults.counts)},
+        "faults": engine.problems(),
         "checkpoint": str(live.meta.get("plan", "")) or str(checkpoint),
     }
 
@@ -193,19 +188,21 @@ class Collector:
     def send_names(self) -> None:
         """Nothing to do."""
 
+    def send_state(self, frame) -> None:
+        """Nothing to do."""
+
     def close(self) -> None:
         """Nothing to do."""
 
 
 def streamed(live, audio: np.ndarray, emotion: str, cfg: Config) -> np.ndarray:
     """The frames ``medtalk stream --file --fast`` sends for ``audio``: float32 ``(T, 174)``."""
-    from .controls import LiveState
     from .engine import Engine
     from .pacer import Sender
     from .sources import FileSource
+    from .state import LiveState
 
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), emotion,
-                      round(cfg.live.blend_s * cfg.rig.fps))
+    state = LiveState(live.labels, emotion, round(cfg.live.blend_s * cfg.rig.fps))
     sink = Collector()
     Engine(live, FileSource(audio, cfg.live.blocksize, fast=True), state,
            Sender([sink]), cfg).run()
@@ -221,13 +218,13 @@ def skew(args: argparse.Namespace, cfg: Config) -> dict:
     from medtalk_core.metrics import mean_metrics
     from medtalk_core.rigio import read_rig
 
-    from .engine import LiveModel
+    from .engine import load_live_model
 
     rows = [r for r in read_manifest(args.data) if r["split"] == args.split]
     if not rows:
         raise MedtalkError(f"{args.data}: no utterances in split {args.split!r}")
     rows = evenly_spaced(rows, args.count)
-    live = LiveModel.load(chosen_checkpoint(args), cfg)
+    live = load_live_model(chosen_checkpoint(args), cfg)
     offline = Animator.load(None, cfg)
     pairs = {"stream": [], "offline": []}
     for r in rows:

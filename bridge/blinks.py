@@ -5,15 +5,17 @@ them away); the MEDTalk authors add them the same way. A blink closes the lids o
 ``CTRL_L/R_eye_blink-translateY`` with a 150 ms profile (fast close, slower open) every
 ``blink_interval_s``; a saccade moves the gaze (``CTRL_*_eye-translateX/Y``) to a new random target
 in 3 frames every ``saccade_interval_s``. Both are seeded, so a stream is reproducible, and
-switchable off (``[live] blinks``, ``saccades``; ``/medtalk/blink 0``).
+switchable off (:class:`EyeSettings`; ``/medtalk/blink 0``). The eyes stage
+(:mod:`bridge.eyes`) applies them to the model's frames.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from medtalk_core import rig
-from medtalk_core.config import LiveConfig
 
 BLINK = np.array([0.3, 0.7, 0.95, 1.0, 0.85, 0.6, 0.35, 0.15, 0.05], np.float32)
 """Lid closure of a blink, one value per 60 fps frame (150 ms)."""
@@ -27,22 +29,35 @@ _GAZE_Y = np.array([rig.INDEX[n] for n in
                     ("CTRL_C_eye-translateY", "CTRL_L_eye-translateY", "CTRL_R_eye-translateY")])
 
 
+@dataclass(frozen=True)
+class EyeSettings:
+    """Procedural eyes: ``blinks`` and ``saccades`` on or off, s between blinks and between
+    saccades (``(low, high)``, uniform), ``saccade_amplitude`` the std of the gaze target on
+    ``CTRL_*_eye-translateX/Y``, ``seed`` of the random draws."""
+
+    blinks: bool = True
+    blink_interval_s: tuple[float, float] = (2.5, 5.0)
+    saccades: bool = True
+    saccade_interval_s: tuple[float, float] = (0.6, 2.0)
+    saccade_amplitude: float = 0.07
+    seed: int = 0
+
+
 class Eyes:
     """Blinks and saccades, frame by frame.
 
     Args:
-        cfg: ``[live]`` of config.toml (blinks, blink_interval_s, saccades, saccade_interval_s,
-            saccade_amplitude, seed).
+        settings: the :class:`EyeSettings`.
         fps: rig frames per second.
     """
 
-    def __init__(self, cfg: LiveConfig, fps: int = rig.FPS):
+    def __init__(self, settings: EyeSettings = EyeSettings(), fps: int = rig.FPS):
         self.fps = fps
-        self.blinks, self.saccades = bool(cfg.blinks), bool(cfg.saccades)
-        self.blink_range = cfg.blink_interval_s
-        self.saccade_range = cfg.saccade_interval_s
-        self.amplitude = float(cfg.saccade_amplitude)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.blinks, self.saccades = bool(settings.blinks), bool(settings.saccades)
+        self.blink_range = tuple(settings.blink_interval_s)
+        self.saccade_range = tuple(settings.saccade_interval_s)
+        self.amplitude = float(settings.saccade_amplitude)
+        self.rng = np.random.default_rng(settings.seed)
         self._next_blink = self._after(self.blink_range, 0)
         self._blink_start = -len(BLINK)
         self._next_saccade = self._after(self.saccade_range, 0)

@@ -172,7 +172,7 @@ def encode_osc_names(subject: str, names: Sequence[str] = rig.CONTROL_NAMES) -> 
 def encode_osc_state(subject: str, state: dict, intensity: float, frame: int) -> bytes:
     """``/medtalk/state ,ssfsfiii``: subject, emotion, intensity (applied), transcript tail,
     intensity scale, frozen (0/1), blinks (0/1), frame index (docs/protocol.md), encoded by
-    python-osc. ``state``: :meth:`bridge.controls.LiveState.snapshot`."""
+    python-osc. ``state``: :meth:`bridge.state.LiveState.snapshot`."""
     b = OscMessageBuilder(STATE_ADDRESS)
     for kind, value in (("s", subject), ("s", state["emotion"]), ("f", float(intensity)),
                         ("s", state["transcript"]), ("f", state["intensity_scale"]),

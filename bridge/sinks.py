@@ -5,8 +5,9 @@ Every sink has the same small interface, used by :class:`bridge.pacer.Sender`::
     sink.name                 # "osc udp://127.0.0.1:9100", for logs and the status line
     sink.problems             # Counter: kind of problem -> occurrences
     sink.ready_at             # time.monotonic() from which sent frames can reach listeners
-    sink.send_frame(frame)    # one bridge.protocol.Frame
+    sink.send_frame(frame)    # one bridge.protocol.Frame (a live stream's bridge.frames.LiveFrame)
     sink.send_names()         # the 174 control names
+    sink.send_state(frame)    # the stream state of a LiveFrame (OSC: /medtalk/state)
     sink.close()
 
 Opening a sink checks the address and raises :class:`~medtalk_core.errors.MedtalkError` (one
@@ -32,6 +33,7 @@ from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
 
 from . import protocol
+from .frames import LiveFrame
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class Sink(Protocol):
     def send_frame(self, frame: protocol.Frame) -> None: ...
 
     def send_names(self) -> None: ...
+
+    def send_state(self, frame: LiveFrame) -> None: ...
 
     def close(self) -> None: ...
 
@@ -107,6 +111,7 @@ class OscSink:
         except ValueError as e:
             raise MedtalkError(str(e)) from None
         self._names = protocol.encode_osc_names(subject, names)
+        self.subject = subject
         try:
             family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         except socket.gaierror as e:
@@ -129,9 +134,10 @@ class OscSink:
     def send_names(self) -> None:
         self._send(self._names)
 
-    def send_packet(self, packet: bytes) -> None:
-        """Send another OSC packet (e.g. the live stream's ``/medtalk/state``) the same way."""
-        self._send(packet)
+    def send_state(self, frame: LiveFrame) -> None:
+        """Send ``/medtalk/state`` (:func:`bridge.protocol.encode_osc_state`) of ``frame``."""
+        self._send(protocol.encode_osc_state(self.subject, frame.state, frame.intensity,
+                                             frame.index))
 
     def _send(self, packet: bytes) -> None:
         try:
@@ -188,15 +194,17 @@ class ZmqSink:
 
     def send_frame(self, frame: protocol.Frame) -> None:
         parts = protocol.encode_zmq_frame(frame, self.subject)
-        state = getattr(frame, "state", None)  # a live stream's state (bridge.engine.LiveFrame)
-        if state:
+        if isinstance(frame, LiveFrame) and frame.state:  # a live stream's state in the header
             header = json.loads(parts[1])
-            header.update({k: v for k, v in state.items() if k not in header})
+            header.update({k: v for k, v in frame.state.items() if k not in header})
             parts[1] = json.dumps(header, separators=(",", ":")).encode()
         self._send(parts)
 
     def send_names(self) -> None:
         self._send(self._names)
+
+    def send_state(self, frame: LiveFrame) -> None:
+        """Nothing: every frame's header carries the state."""
 
     def _send(self, parts: list[bytes]) -> None:
         try:

@@ -3,7 +3,9 @@ it were one. Both deliver blocks through the same callback, with sounddevice's s
 
     callback(indata, frames, time_info, status)   # indata float32 (frames, channels)
 
-The callback (:meth:`bridge.engine.Engine.callback`) only copies the block into a ring buffer.
+The callback (:meth:`bridge.ingest.Ingest.callback`) only copies the block into a ring buffer.
+Both sources say what they are (``is_file``: a file keeps its own time, a microphone's clock is
+followed and its gaps filled) and whether they run as fast as possible (``fast``).
 
 * :class:`FileSource` feeds a 16 kHz clip in blocks of ``blocksize`` samples: at real-time pace
   (block ``b`` is delivered at ``t0 + (b + 1) * blocksize / 16000``, when a microphone would
@@ -55,6 +57,7 @@ class FileSource:
 
     sample_rate = 16000
     channels = 1
+    is_file = True
 
     def __init__(self, audio: np.ndarray, blocksize: int = 160, fast: bool = False):
         self.audio = np.ascontiguousarray(audio, np.float32).reshape(-1, 1)
@@ -169,6 +172,7 @@ class MicSource:
     """
 
     channels = 1
+    is_file = False
 
     def __init__(self, device: int | None, blocksize: int, retry_s: float, problems):
         self.sd = _sounddevice()
@@ -177,7 +181,6 @@ class MicSource:
         self.name = info["name"]
         self.sample_rate = self._rate(info)
         self.blocksize = round(blocksize * self.sample_rate / 16000)
-        self.total = None
         self.fast = False
         self.ended = threading.Event()
         self.mono0 = float("nan")

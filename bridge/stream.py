@@ -4,23 +4,31 @@
                    (--emotion LABEL | --text DESCRIPTION | --image PATH)
                    [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]] [--subject NAME]
                    [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
-                   [--blend S] [--no-blinks] [--checkpoint P | --lookahead-ms 40|240]
+                   [--intensity SCALE] [--blend S] [--no-blinks]
+                   [--checkpoint P | --lookahead-ms 40|240]
 
-Both inputs go through the live engine (``bridge/engine.py``): the audio callback fills a ring
-buffer; the lips path sends frame ``i`` at ``t0 + D + i / 60`` (``D``: the stream's lookahead plus
-a compute margin, ``[live] frame_delay_s``), ``t0`` being the Unix time at which audio time 0
-entered the process. ``--file`` plays the file through the same callback at real-time pace;
-``--fast`` runs it as fast as possible (frames sent as made). OSC (UDP) is on by default, to
-``[stream] osc``; ZeroMQ with ``--zmq``. Packets follow ``docs/protocol.md``; the OSC control
-port (``[stream] control_port``) and the hotkeys are in ``bridge/controls.py``.
+Both inputs go through the live engine (``bridge/engine.py``, which wires the stages): the audio
+callback fills a ring buffer; frame ``i`` leaves at ``t0 + D + i / 60`` (``D``: the stream's
+lookahead plus a compute margin, ``[live] frame_delay_s``), ``t0`` being the Unix time at which
+audio time 0 entered the process. ``--file`` plays the file through the same callback at
+real-time pace; ``--fast`` runs it as fast as possible (frames sent as made). OSC (UDP) is on by
+default, to ``[stream] osc``; ZeroMQ with ``--zmq``. Packets follow ``docs/protocol.md``; the OSC
+control port (``[stream] control_port``) is ``bridge/controls.py``, the hotkeys
+``bridge/hotkeys.py``.
+
+Start-up order: the arguments are checked, then what another stream could hold is claimed (the
+control port, the ZeroMQ endpoint; a second stream on the same ports fails here, in well under a
+second, without disturbing the first), the recording's temporary file made and the audio opened,
+and only then are the models loaded. A failed start leaves no recording behind and an existing
+one as it was (:class:`bridge.recorder.Recorder`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 import argparse
 import logging
 import signal
-from dataclasses import replace
 
 from medtalk_core.config import Config, StreamConfig
 from medtalk_core.errors import MedtalkError
@@ -56,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ctl.add_argument("--control", metavar="HOST:PORT",
                      help="OSC control port to bind (default: 127.0.0.1:[stream] control_port)")
     ctl.add_argument("--no-control", action="store_true", help="no OSC control port")
+    parser.add_argument("--intensity", type=float, default=1.0, metavar="SCALE",
+                        help="intensity scale at start, in [0, 2] (default 1; + / - and "
+                             "/medtalk/intensity change it)")
     parser.add_argument("--blend", type=float, metavar="S",
                         help="s over which control changes blend (default: [live] blend_s)")
     parser.add_argument("--no-blinks", action="store_true",
@@ -78,7 +89,7 @@ def open_sinks(args: argparse.Namespace, cfg: StreamConfig) -> list:
     if args.zmq is not None:
         makers.append(lambda: ZmqSink(args.zmq or cfg.zmq, subject,
                                       warmup_s=cfg.zmq_warmup_s, linger_s=cfg.zmq_linger_s))
-    if not makers and not getattr(args, "record", None):
+    if not makers and not args.record:
         raise MedtalkError("nothing to stream to: --no-osc needs --zmq or --record")
     sinks = []
     try:
@@ -109,86 +120,110 @@ def run(args: argparse.Namespace) -> int:
     """Stream until the file ends, ``q``, Ctrl-C or SIGTERM; returns the exit code 0.
 
     Raises:
-        MedtalkError: unknown emotion, unusable audio or device, bad address or subject,
-            unbindable endpoint or control port, missing, mismatched or non-finite
-            checkpoint (all before ``--record`` creates its file).
+        MedtalkError: unknown emotion, an intensity scale that is not in [0, 2], unusable audio
+            or device, bad address or subject, unbindable endpoint or control port (in use by
+            another stream), missing or mismatched checkpoint.
     """
     from medtalk_core.config import load_config
-    from medtalk_core.rigio import check_output
-
-    from .engine import Engine, LiveModel
-    from .pacer import Sender
-    from .sinks import ProblemLog
+    from medtalk_core.infer import check_intensity
 
     cfg = load_config(args.config)
     args.spec = spec_from_args(args.emotion, args.text, args.image)
+    check_intensity(args.intensity)
     if args.blend is not None:
         cfg = replace(cfg, live=replace(cfg.live, blend_s=max(0.0, args.blend)))
     if args.no_blinks:
         cfg = replace(cfg, live=replace(cfg.live, blinks=False, saccades=False))
-    if args.record:
-        check_output(args.record, (args.file,) if args.file else ())
-    sinks = open_sinks(args, cfg.stream)
-    try:
-        problems = ProblemLog("input", "the stream goes on")
-        source = _source(args, cfg, problems)  # a bad file or device fails before the models load
-        live = LiveModel.load(chosen_checkpoint(args), cfg)  # and a bad model before --record
-        if args.record:
-            from .recorder import Recorder
+    with Claims(args, cfg) as claims:
+        return _stream(args, cfg, claims)
 
-            sinks.append(Recorder(args.record, cfg.rig.fps))
-        with Sender(sinks, cfg.stream.names_interval_s) as sender:
-            return _stream(args, cfg, sender, Engine(live, source, _state(args, cfg, live),
-                                                     sender, cfg, _subject(args, cfg), problems))
-    except BaseException:
-        for sink in sinks:
+
+class Claims:
+    """What a stream holds, taken before any model loads, in this order: the control port, the
+    sinks (the ZeroMQ bind), the recording's temporary file. On leaving: the sinks and the port
+    are closed; the recording renamed into place if the stream ran (:meth:`ran`), else
+    discarded.
+
+    Raises:
+        MedtalkError: a claim that cannot be taken (what was taken is released).
+    """
+
+    def __init__(self, args: argparse.Namespace, cfg: Config):
+        from .controls import ControlServer
+
+        self.control = self.recorder = None
+        self.sinks: list = []
+        self._ran = False
+        try:
+            if not args.no_control:
+                self.control = ControlServer(
+                    args.control or f"{cfg.live.control_host}:{cfg.stream.control_port}")
+            self.sinks = open_sinks(args, cfg.stream)
+            if args.record:
+                from .recorder import Recorder
+
+                self.recorder = Recorder(args.record, cfg.rig.fps)
+        except BaseException:
+            self._release()
+            raise
+
+    def ran(self) -> None:
+        """The stream started: keep its recording."""
+        self._ran = True
+
+    def __enter__(self) -> Claims:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        for sink in self.sinks:
             sink.close()
-        raise
+        if self.recorder is not None:
+            (self.recorder.close if self._ran else self.recorder.discard)()
+        if self.control is not None:
+            self.control.close()
 
 
-def _subject(args: argparse.Namespace, cfg: Config) -> str:
-    return cfg.stream.subject if args.subject is None else args.subject
-
-
-def _state(args: argparse.Namespace, cfg: Config, live):
+def _stream(args, cfg: Config, claims: Claims) -> int:
     from medtalk_core.steering import Steering
 
-    from .controls import LiveState
-
-    lc = cfg.live
-    labels = live.model.fim.label_embedding.weight.detach().numpy()
-    steering = Steering(live.model, live.meta, cfg)
-    return LiveState(labels, args.spec, round(lc.blend_s * cfg.rig.fps),
-                     lc.intensity_step, steering.embedding)
-
-
-def _stream(args, cfg: Config, sender, engine) -> int:
-    from .controls import ControlServer, Hotkeys
+    from .engine import Engine, load_live_model
+    from .hotkeys import Hotkeys
+    from .pacer import Sender
+    from .sinks import ProblemLog
+    from .state import LiveState
     from .status import StatusLine
 
     lc = cfg.live
-    state, source = engine.state, engine.source
-    control = None if args.no_control else ControlServer(
-        args.control or f"{lc.control_host}:{cfg.stream.control_port}", state)
+    problems = ProblemLog("input", "the stream goes on")
+    source = _source(args, cfg, problems)  # a bad file or device fails before the models load
+    live = load_live_model(chosen_checkpoint(args), cfg)
+    steering = Steering(live.model, live.meta, cfg)
+    state = LiveState(live.labels, args.spec, round(lc.blend_s * cfg.rig.fps),
+                      lc.intensity_step, steering.embedding, args.intensity)
+    sinks = claims.sinks + ([claims.recorder] if claims.recorder else [])
+    sender = Sender(sinks, cfg.stream.names_interval_s)  # closed with the claims
+    engine = Engine(live, source, state, sender, cfg, problems)
+    control = claims.control.start(state) if claims.control else None
     keys = Hotkeys(state) if Hotkeys.available() and not args.fast else None
     previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
-    status = StatusLine(engine, control, lc.status_interval_s)
+    status = StatusLine(engine.status_inputs(control), lc.status_interval_s)
     log.info("streaming %s (emotion %s) to %s; frame delay %.0f ms (lookahead %.0f ms)%s",
              args.file or f"input {source.name!r}", args.spec.describe(),
-             ", ".join(s.name for s in sender.sinks), 1000 * engine.delay_s,
+             ", ".join(sender.sink_names), 1000 * engine.delay_s,
              1000 * engine.ahead_s, f"; control port {control.port}" if control else "")
+    claims.ran()
     try:
         status.start()
-        stats = engine.run()
+        engine.run()
     except KeyboardInterrupt:
         engine.stop()
-        stats = engine.stats
     finally:
         status.stop()
         signal.signal(signal.SIGTERM, previous)
         if keys:
             keys.close()
-        if control:
-            control.close()
-    status.summary(stats, fast=args.fast)
+    status.summary(fast=args.fast)
     return 0

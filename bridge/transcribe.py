@@ -67,6 +67,12 @@ class StreamingTranscriber:
         self.committed: list[Word] = []
         self._hypothesis: list[Word] = []
 
+    def warm_up(self) -> None:
+        """Transcribe 1 s of faint noise once (the first run is slow); the state is unchanged."""
+        noise = np.random.default_rng(0).normal(0, 0.01, SAMPLE_RATE).astype(np.float32)
+        list(self.model.transcribe(noise, language=self.language, beam_size=1,
+                                   without_timestamps=True)[0])
+
     @property
     def end_s(self) -> float:
         return self.start_s + len(self.buffer) / SAMPLE_RATE

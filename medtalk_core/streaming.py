@@ -315,6 +315,11 @@ class StreamingModel:
         self.word_time = np.zeros(0, np.float32)
         self.commit_time = np.zeros(0, np.float64)
 
+    @property
+    def frames_out(self) -> int:
+        """Rig frames output so far (the index of the next one)."""
+        return self._out_next
+
     def add_words(self, features: np.ndarray, centres: np.ndarray,
                   commit_s: float | None = None) -> None:
         """Words the transcript has just committed: float32 ``(m, X)`` features and ``(m,)``

@@ -1,7 +1,6 @@
 """Live control state, hotkeys, the OSC control port, /medtalk/state, procedural eyes, the ring
-buffer and the live ZeroMQ header (bridge/controls.py, blinks.py, engine.py, sinks.py)."""
+buffer and the live ZeroMQ header (bridge/state.py, controls.py, blinks.py, ingest.py, sinks.py)."""
 
-from dataclasses import replace
 import socket
 import struct
 import time
@@ -15,10 +14,12 @@ from pythonosc.udp_client import SimpleUDPClient
 from test_stream import free_port
 
 from bridge import protocol
-from bridge.blinks import BLINK, Eyes
-from bridge.controls import ControlServer, LiveState
-from bridge.engine import LiveFrame, Ring
+from bridge.blinks import BLINK, EyeSettings, Eyes
+from bridge.controls import ControlServer
+from bridge.frames import LiveFrame
+from bridge.ingest import Ring
 from bridge.sinks import ZmqSink
+from bridge.state import LiveState
 from medtalk_core import rig
 from medtalk_core.config import load_config
 
@@ -68,7 +69,7 @@ def test_hotkeys():
 
 def test_control_port_applies_good_messages_and_counts_bad_ones():
     s = LiveState(labels(), "neutral", blend_frames=0)
-    server = ControlServer("127.0.0.1:0", s)
+    server = ControlServer("127.0.0.1:0").start(s)
     try:
         client = SimpleUDPClient("127.0.0.1", server.port)
         client.send_message("/medtalk/emotion", "fear")
@@ -124,7 +125,9 @@ def test_live_zmq_header_carries_the_state_as_documented():
 
 
 def test_eyes_blink_every_few_seconds_and_saccade_within_range():
-    cfg = replace(load_config().live, seed=3)
+    live = load_config().live
+    cfg = EyeSettings(live.blinks, tuple(live.blink_interval_s), live.saccades,
+                      tuple(live.saccade_interval_s), live.saccade_amplitude, seed=3)
     eyes = Eyes(cfg)
     blink_col = rig.INDEX["CTRL_L_eye_blink-translateY"]
     gaze_col = rig.INDEX["CTRL_C_eye-translateX"]
@@ -135,7 +138,7 @@ def test_eyes_blink_every_few_seconds_and_saccade_within_range():
     gaze = frames[:, gaze_col]
     assert 0 < np.abs(gaze).max() <= 3 * cfg.saccade_amplitude + 1e-6
     assert np.abs(np.diff(gaze)).max() < 0.2  # moves in 3 frames, no teleport
-    off = Eyes(replace(cfg, blinks=False, saccades=False))
+    off = Eyes(EyeSettings(blinks=False, saccades=False))
     assert all((off.apply(rig.NEUTRAL, i) == rig.NEUTRAL).all() for i in range(600))
     eyes2 = Eyes(cfg)
     eyes2.blink_now(0)
@@ -172,7 +175,7 @@ def _message(address: str, tags: str, payload: bytes = b"") -> bytes:
 ])
 def test_malformed_bundles_are_one_counted_problem_each(packet, kind):
     s = LiveState(labels(), "neutral", blend_frames=0)
-    server = ControlServer("127.0.0.1:0", s)
+    server = ControlServer("127.0.0.1:0").start(s)
     try:
         server.handle(packet)
     finally:
@@ -182,7 +185,7 @@ def test_malformed_bundles_are_one_counted_problem_each(packet, kind):
 
 def test_deeply_nested_bundle_is_refused_and_shallow_ones_apply():
     s = LiveState(labels(), "neutral", blend_frames=0)
-    server = ControlServer("127.0.0.1:0", s)
+    server = ControlServer("127.0.0.1:0").start(s)
     deep = _message("/medtalk/emotion", ",s", b"sad\0")
     for _ in range(1200):
         deep = _bundle(deep)
@@ -199,7 +202,7 @@ def test_deeply_nested_bundle_is_refused_and_shallow_ones_apply():
 
 def test_unsupported_type_tags_are_counted_not_logged_per_packet(caplog):
     s = LiveState(labels(), "neutral", blend_frames=0)
-    server = ControlServer("127.0.0.1:0", s)
+    server = ControlServer("127.0.0.1:0").start(s)
     try:
         for tag in ("I", "c", "I"):
             server.handle(_message("/medtalk/blink", "," + tag, b"\0" * 4))
@@ -211,7 +214,7 @@ def test_unsupported_type_tags_are_counted_not_logged_per_packet(caplog):
 
 def test_the_red_team_bundle_does_not_stop_the_control_thread():
     s = LiveState(labels(), "neutral", blend_frames=0)
-    server = ControlServer("127.0.0.1:0", s)
+    server = ControlServer("127.0.0.1:0").start(s)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
             raw.sendto(b"#bundle\0" + b"\0" * 7 + b"\1" + struct.pack(">i", -4),
@@ -224,3 +227,31 @@ def test_the_red_team_bundle_does_not_stop_the_control_thread():
         server.close()
     assert s.emotion == "angry"
     assert server.problems.counts["malformed OSC bundle"] == 1
+
+
+def test_control_port_refuses_non_finite_and_out_of_range_intensities():
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    s.set_scale(0.7)
+    server = ControlServer("127.0.0.1:0").start(s)
+    bad = [float("nan"), float("inf"), float("-inf"), 2.5, -0.1]
+    try:
+        client = SimpleUDPClient("127.0.0.1", server.port)
+        for value in bad:
+            client.send_message("/medtalk/intensity", value)
+        deadline = time.monotonic() + 5
+        while sum(server.problems.counts.values()) < len(bad) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        server.close()
+    assert dict(server.problems.counts) == {"bad arguments for /medtalk/intensity": len(bad)}
+    assert s.scale_target == 0.7 and s.frame_control(0).scale == 0.7
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_the_scale_refuses_non_finite_values(value):
+    s = LiveState(labels(), "neutral", blend_frames=0)
+    with pytest.raises(ValueError, match="not a finite number"):
+        s.set_scale(value)
+    assert s.scale_target == 1.0
+    with pytest.raises(ValueError, match=r"not a number in \[0, 2\]"):
+        LiveState(labels(), "neutral", blend_frames=0, scale=value)

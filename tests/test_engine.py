@@ -1,4 +1,4 @@
-"""The live engine (bridge/engine.py) driven from a file through the audio callback path:
+"""The live engine (bridge/engine.py and its stages) driven from a file through the audio callback path:
 frames at 60 fps with the stream state, live control within the blend time, the recorder after
 SIGTERM, a dead listener. The model is a randomly initialised stream checkpoint: these tests
 check the engine, not a trained model's quality."""
@@ -20,10 +20,10 @@ from pythonosc.udp_client import SimpleUDPClient
 from test_stream import OscListener, drain, free_port, subscriber
 
 from bridge import protocol
-from bridge.controls import LiveState
-from bridge.engine import Engine, LiveModel
+from bridge.engine import Engine, load_live_model
 from bridge.pacer import Sender
 from bridge.sources import FileSource
+from bridge.state import LiveState
 from medtalk_core import rig
 from medtalk_core.config import load_config
 from medtalk_core.rigio import read_rig
@@ -46,8 +46,7 @@ def stream_checkpoint(tmp_path_factory):
     live = cfg.live
     model = MEDTalk(replace(cfg.model, lookahead_frames=live.model_lookahead_frames))
     path = tmp_path_factory.mktemp("ckpt") / "stream.safetensors"
-    save(model, path, {"features": {k: getattr(live, k) for k in ("window_s", "hop_s",
-                                                                   "lookahead_s")}})
+    save(model, path, {"features": {k: getattr(live, k) for k in ("window_s", "hop_s", "lookahead_s")}})
     return str(path)
 
 
@@ -116,6 +115,9 @@ class Capture:
     def send_names(self):
         pass
 
+    def send_state(self, frame):
+        pass
+
     def close(self):
         pass
 
@@ -125,10 +127,9 @@ def test_hotkey_and_osc_control_reach_the_frames_within_the_blend_time(clip, str
 
     cfg = load_config()
     blend_frames = round(cfg.live.blend_s * FPS)
-    live = LiveModel.load(stream_checkpoint, cfg)
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), "neutral",
-                      blend_frames)
-    control = ControlServer("127.0.0.1:0", state)
+    live = load_live_model(stream_checkpoint, cfg)
+    state = LiveState(live.labels, "neutral", blend_frames)
+    control = ControlServer("127.0.0.1:0").start(state)
     capture = Capture()
     x, _ = sf.read(clip[0], dtype="float32")
     engine = Engine(live, FileSource(x), state, Sender([capture]), cfg)
@@ -211,3 +212,57 @@ def test_fast_mode_records_every_frame(tmp_path, clip, stream_checkpoint):
     frames = read_rig(out)
     assert frames.shape == (n_frames, rig.NUM_CONTROLS) and np.isfinite(frames).all()
     assert (frames >= rig.RANGES[:, 0]).all() and (frames <= rig.RANGES[:, 1]).all()
+
+
+class StateCapture(Capture):
+    """A Capture that also keeps the frames whose state the clock sends."""
+
+    def __init__(self):
+        super().__init__()
+        self.states = []
+
+    def send_state(self, frame):
+        self.states.append(frame)
+
+
+def test_non_finite_model_output_never_reaches_the_wire_or_the_recording(
+        tmp_path, monkeypatch, clip, stream_checkpoint):
+    from bridge.recorder import Recorder
+    from medtalk_core.streaming import StreamingModel, StreamOutput
+
+    push = StreamingModel.push
+    bad_values, bad_intensity = {20, 21, 50}, set(range(30, 48))
+
+    def faulty_push(self, rows):  # a model fault: NaN in some frames, inf intensity in others
+        out = push(self, rows)
+        values, intensity = out.rig.copy(), out.intensity.copy()
+        for j in range(len(values)):
+            if out.first + j in bad_values:
+                values[j, ::7] = np.nan
+            if out.first + j in bad_intensity:
+                intensity[j] = np.inf
+        return StreamOutput(out.first, values, intensity)
+
+    monkeypatch.setattr(StreamingModel, "push", faulty_push)
+    cfg = load_config()
+    live = load_live_model(stream_checkpoint, cfg)
+    state = LiveState(live.labels, "happy", 18)
+    capture, out = StateCapture(), tmp_path / "rec.txt"
+    recorder = Recorder(out)
+    sender = Sender([capture, recorder])
+    x, _ = sf.read(clip[0], dtype="float32")
+    Engine(live, FileSource(x), state, sender, cfg).run()
+    recorder.close()
+    frames = [f for _, f in capture.frames]
+    assert [f.index for f in frames] == list(range(clip[1]))
+    assert all(np.isfinite(f.values).all() and math.isfinite(f.intensity) for f in frames)
+    np.testing.assert_array_equal(frames[20].values, frames[19].values)  # the last finite one
+    np.testing.assert_array_equal(frames[21].values, frames[19].values)
+    assert all(f.intensity == frames[29].intensity for f in frames[30:48])
+    assert capture.states and all(math.isfinite(f.intensity) for f in capture.states)
+    recorded = read_rig(out)
+    assert np.isfinite(recorded).all() and len(recorded) == len(frames)
+    np.testing.assert_allclose(recorded[20], recorded[19], atol=1e-6)
+    assert sender.problems["sender"] == {
+        "non-finite rig values (frame replaced by the last finite one)": 3,
+        "non-finite intensity (replaced by the last finite one)": 18}

@@ -1,4 +1,4 @@
-"""Input faults of a live stream (bridge/engine.py, bridge/sources.py): a microphone that only
+"""Input faults of a live stream (bridge/ingest.py, bridge/sources.py): a microphone that only
 records at 48 kHz, overruns, clipping, and a device that disappears and comes back. PortAudio
 has no device on a test machine, so a scripted stand-in for the sounddevice module plays one: it
 delivers 48 kHz blocks from a thread, as PortAudio's callback does, and can be unplugged."""
@@ -12,10 +12,10 @@ import pytest
 from test_engine import Capture, stream_checkpoint  # noqa: F401 (fixture)
 
 from bridge import sources
-from bridge.controls import LiveState
-from bridge.engine import Engine, LiveModel
+from bridge.engine import Engine, load_live_model
 from bridge.pacer import Sender
 from bridge.sinks import ProblemLog
+from bridge.state import LiveState
 from medtalk_core.config import load_config
 
 RATE = 48000
@@ -95,8 +95,8 @@ def test_mic_faults_are_counted_and_the_stream_goes_on(monkeypatch, stream_check
     FakeDevice.plugged, FakeDevice.opened = True, 0
     cfg = load_config()
     cfg = replace(cfg, live=replace(cfg.live, retry_s=0.1))
-    live = LiveModel.load(stream_checkpoint, cfg)
-    state = LiveState(live.model.fim.label_embedding.weight.detach().numpy(), "happy", 18)
+    live = load_live_model(stream_checkpoint, cfg)
+    state = LiveState(live.labels, "happy", 18)
     problems = ProblemLog("input", "the stream goes on")
     mic = sources.MicSource(sources.resolve_device("Fake"), 160, cfg.live.retry_s, problems)
     assert (mic.sample_rate, mic.blocksize) == (RATE, 480)  # no 16 kHz: resampled
@@ -127,5 +127,5 @@ def test_mic_faults_are_counted_and_the_stream_goes_on(monkeypatch, stream_check
     assert counts["input clipping"] >= 1  # the first second of each opening is clipped
     assert counts["input overrun (samples lost)"] == FakeDevice.opened  # one per opening
     assert FakeDevice.opened >= 2  # reopened once it was back
-    audio_s = engine.ring.written / 16000  # audio time follows wall time through the gap
-    assert audio_s == pytest.approx(time.monotonic() - engine.mono0, abs=0.3)
+    audio_s = engine.ingest.ring.written / 16000  # audio time follows wall time through the gap
+    assert audio_s == pytest.approx(time.monotonic() - engine.ingest.mono0, abs=0.3)

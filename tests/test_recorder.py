@@ -1,5 +1,8 @@
-"""--record (bridge/recorder.py): every frame written as it is sent, readable at any time (TXT,
-CSV) or after close (JSON), by medtalk_core.rigio.read_rig; a full disk stops only the recording."""
+"""--record (bridge/recorder.py): every frame written as it is sent to a temporary file beside the
+target, readable at any time (TXT, CSV) and renamed onto the target by close, by
+medtalk_core.rigio.read_rig; a full disk stops only the recording."""
+
+import os
 
 import numpy as np
 import pytest
@@ -25,8 +28,10 @@ def test_every_frame_is_written_and_the_file_reads_back(tmp_path, ext):
     for k, f in enumerate(sent):
         rec.send_frame(f)
         if ext != ".json" and k in (0, 11):  # flushed as it goes: complete after every frame
-            assert len(read_rig(path)) == k + 1
+            assert len(read_rig(rec.temp_path)) == k + 1
+    assert not path.exists()
     rec.close()
+    assert not rec.temp_path.exists() and list(tmp_path.iterdir()) == [path]
     got = read_rig(path)
     np.testing.assert_allclose(got, np.stack([f.values for f in sent]), atol=1e-6)
     if ext == ".csv":
@@ -49,11 +54,23 @@ def test_bad_record_path_is_a_one_line_error(tmp_path):
         Recorder(tmp_path / "no" / "such" / "dir.txt")
 
 
+def _fill_the_disk(path) -> None:
+    """Make every later write to the open file ``path`` fail with ENOSPC (/dev/full)."""
+    fd = next(int(n) for n in os.listdir("/proc/self/fd")
+              if os.path.realpath(f"/proc/self/fd/{n}") == str(path))
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, fd)
+    os.close(full)
+
+
 def test_full_disk_stops_the_recording_not_the_stream(tmp_path):
-    full = tmp_path / "full.txt"
-    full.symlink_to("/dev/full")  # every write fails with ENOSPC
-    rec = Recorder(full)
+    target = tmp_path / "full.txt"
+    target.write_text("an earlier recording\n")
+    rec = Recorder(target)
+    _fill_the_disk(rec.temp_path)
     for f in frames(5):
         rec.send_frame(f)
     rec.close()
     assert sum(rec.problems.values()) == 1 and rec.frames == 5
+    assert target.read_text() == "an earlier recording\n"  # nothing half-written
+    assert list(tmp_path.iterdir()) == [target]

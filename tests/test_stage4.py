@@ -8,7 +8,8 @@ import torch
 
 from conftest import model_config, train_config
 
-from bridge.controls import ControlServer, LiveState
+from bridge.controls import ControlServer
+from bridge.state import LiveState
 from medtalk_core import checkpoint, rig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.forward import animate
@@ -142,7 +143,7 @@ def test_live_text_and_image_controls_blend_to_the_steered_embedding():
         return target
 
     state = LiveState(labels, "neutral", blend_frames=10, steer=steer)
-    server = ControlServer("127.0.0.1:0", state)
+    server = ControlServer("127.0.0.1:0").start(state)
     try:
         from pythonosc.osc_message_builder import OscMessageBuilder
 
