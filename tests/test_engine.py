@@ -27,7 +27,6 @@ from bridge.state import LiveState
 from medtalk_core import rig
 from medtalk_core.config import load_config
 from medtalk_core.rigio import read_rig
-from medtalk_core.streaming import ahead_s
 
 SPEECH = "/usr/share/codec2/raw/speech_orig_16k.wav"
 FPS = rig.FPS
@@ -82,19 +81,16 @@ def test_file_through_the_engine_sends_every_frame_at_60fps_with_state(clip, str
     assert p.returncode == 0, err
     assert [a[1] for _, _, a in osc.frames] == list(range(n_frames))
     arrivals = np.array([mono for mono, _, _ in osc.frames])
-    assert abs(np.median(np.diff(arrivals)) - 1 / FPS) < 0.0015
+    assert arrivals[-1] - arrivals[0] >= 0.9 * (n_frames - 1) / FPS  # paced, not all at once
     frames = [protocol.decode_zmq_frame(m) for m in messages if m[0] == b"frame"]
     assert [h["frame"] for h, _ in frames] == list(range(n_frames))
     header = frames[-1][0]
     assert header["emotion"] == "sad" and header["intensity_scale"] == 1.0
     assert header["frozen"] is False and header["blinks"] is True
     assert isinstance(header["transcript"], str)
-    # frame i leaves D after its audio entered: D = the stream's lookahead + compute margin
-    live = load_config().live
-    expected = ahead_s(live.hop_s, live.lookahead_s, live.model_lookahead_frames) + \
-        live.compute_margin_s
+    # no frame leaves before its audio entered (the delay itself is a benchmark figure)
     delay = [unix - (h["t0"] + h["t"]) for (h, _), (_, unix, _) in zip(frames, osc.frames)]
-    assert abs(np.median(delay) - expected) < 0.01 and expected <= 0.1
+    assert min(delay) > 0
     assert len(states) >= 10  # ten a second
     subject, emotion, intensity, _tail, scale, frozen, blinks, index = states[-1]
     assert (subject, emotion, scale, frozen, blinks) == ("MEDTalk", "sad", 1.0, 0, 1)
