@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --audio: real mouth curves of it in ARKit blendshape names (CSV with "
                         "time_s or Timecode, or give --fps), scored as Pearson r per channel; "
                         "--data DIR of audio + curve pairs scores each take (docs/arkit.md)")
+    p.add_argument("--english-check", type=Path, nargs="?", const=Path("/usr/share/codec2"),
+                   metavar="DIR", help="ROC AUCs of lip closure, rounding and opening on real "
+                   "English sentences forced-aligned with pocketsphinx (DIR: codec2-examples' "
+                   "speech, default /usr/share/codec2)")
     p.add_argument("--fps", type=float, help="frame rate of the --arkit rows (or their timecode)")
     p.add_argument("--language", help="spoken language of --audio (en, zh, auto, ...)")
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
@@ -108,7 +112,9 @@ def run(args) -> int:
         from .ablations import run_evidence
 
         return run_evidence(args)
-    if args.arkit or (args.data and is_curve_folder(args.data)):
+    if args.english_check:
+        scores = score_english(args)
+    elif args.arkit or (args.data and is_curve_folder(args.data)):
         scores = score_arkit(args)
     elif args.audio:
         scores = score_recording(args)
@@ -161,6 +167,27 @@ def score_arkit(args) -> dict:
         takes[stem] = score_take(frames, load_audio(audio), curves[stem])
     print(format_table(takes))
     return as_json(takes)
+
+
+def score_english(args) -> dict:
+    """``--english-check DIR``: the closure / rounding / opening AUCs of the model and the RMS
+    envelope on the codec2 sentences (:mod:`train.english_check`), printed; returns the JSON
+    figures.
+
+    Raises:
+        MedtalkError: no sentences in DIR, unreadable audio, a bad checkpoint, an unknown emotion.
+    """
+    from medtalk_core.infer import animate_file
+    from medtalk_core.steering import spec_from_args
+
+    from .english_check import as_json, find_sentences, format_table, run_check
+
+    sentences = find_sentences(args.english_check)
+    spec = spec_from_args(args.emotion or "neutral", None, None)
+    results = run_check(sentences, lambda path: animate_file(
+        path, spec, args.config, "en", args.checkpoint).animation.frames)
+    print(format_table(results))
+    return as_json(results)
 
 
 def score_corpus(args) -> dict:
