@@ -29,7 +29,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="instead of --data: one recording to score against --rig (transcribed "
                         "with faster-whisper, as medtalk infer does)")
     p.add_argument("--rig", type=Path, help="ground-truth rig of --audio (EmoFace TXT, CSV, JSON)")
-    p.add_argument("--emotion", help="emotion label of --audio")
+    p.add_argument("--emotion", help="emotion label of --audio (with --arkit: default neutral)")
+    p.add_argument("--arkit", type=Path,
+                   help="with --audio: real mouth curves of it in ARKit blendshape names (CSV with "
+                        "time_s or Timecode, or give --fps), scored as Pearson r per channel; "
+                        "--data DIR of audio + curve pairs scores each take (docs/arkit.md)")
+    p.add_argument("--english-check", type=Path, nargs="?", const=Path("/usr/share/codec2"),
+                   metavar="DIR", help="ROC AUCs of lip closure, rounding and opening on real "
+                   "English sentences forced-aligned with pocketsphinx (DIR: codec2-examples' "
+                   "speech, default /usr/share/codec2)")
+    p.add_argument("--fps", type=float, help="frame rate of the --arkit rows (or their timecode)")
     p.add_argument("--language", help="spoken language of --audio (en, zh, auto, ...)")
     p.add_argument("--checkpoint", type=Path, help="model (default: the shipped default model)")
     p.add_argument("--split", default="test", help="manifest split to score (default: test)")
@@ -104,17 +113,82 @@ def run(args) -> int:
         from .ablations import run_evidence
 
         return run_evidence(args)
-    if args.audio:
+    if args.english_check:
+        scores = score_english(args)
+    elif args.arkit or (args.data and is_curve_folder(args.data)):
+        scores = score_arkit(args)
+    elif args.audio:
         scores = score_recording(args)
     elif args.data:
         scores = score_corpus(args)
     else:
-        raise MedtalkError("give --data DIR (a corpus split) or --audio WAV --rig TXT")
+        raise MedtalkError("give --data DIR (a corpus split or audio + ARKit curve pairs), "
+                           "--audio WAV --rig TXT or --audio WAV --arkit CSV")
     if args.json:
         from medtalk_core.rigio import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(scores, indent=1))
     return 0
+
+
+def is_curve_folder(folder: Path) -> bool:
+    """True for a folder of audio + ARKit curve files rather than a corpus (no manifest.csv)."""
+    return folder.is_dir() and not (folder / "manifest.csv").exists() and any(folder.glob("*.csv"))
+
+
+def score_arkit(args) -> dict:
+    """``--audio A --arkit CSV`` or ``--data DIR`` of such pairs: per take and ARKit channel the
+    model's and the RMS envelope's Pearson r (:mod:`train.lipsync`), printed as a table; returns
+    the JSON figures. Every curve file is read and checked before any audio is animated.
+
+    Raises:
+        MedtalkError: ``--arkit`` without ``--audio`` (or with ``--data``), a bad curve file
+            (:func:`medtalk_core.arkit_csv.read_arkit_csv`), no channel with a counterpart,
+            unreadable audio, an unknown emotion or language, no overlap in time.
+    """
+    from medtalk_core.arkit_csv import read_arkit_csv
+    from medtalk_core.audio import load_audio
+    from medtalk_core.errors import MedtalkError
+    from medtalk_core.infer import animate_file
+    from medtalk_core.steering import spec_from_args
+
+    from .lipsync import as_json, find_pairs, format_table, score_take, scored_channels
+
+    if args.arkit and (args.data or not args.audio):
+        raise MedtalkError("--arkit CSV goes with --audio AUDIO (--data DIR finds the pairs itself)")
+    pairs = [(args.audio.stem, args.audio, args.arkit)] if args.arkit else find_pairs(args.data)
+    curves = {stem: read_arkit_csv(csv_path, args.fps) for stem, _, csv_path in pairs}
+    for c in curves.values():
+        scored_channels(c)
+    spec = spec_from_args(args.emotion or "neutral", None, None)
+    takes = {}
+    for stem, audio, _ in pairs:
+        frames = animate_file(audio, spec, args.config, args.language,
+                              args.checkpoint).animation.frames
+        takes[stem] = score_take(frames, load_audio(audio), curves[stem])
+    print(format_table(takes))
+    return as_json(takes)
+
+
+def score_english(args) -> dict:
+    """``--english-check DIR``: the closure / rounding / opening AUCs of the model and the RMS
+    envelope on the codec2 sentences (:mod:`train.english_check`), printed; returns the JSON
+    figures.
+
+    Raises:
+        MedtalkError: no sentences in DIR, unreadable audio, a bad checkpoint, an unknown emotion.
+    """
+    from medtalk_core.infer import animate_file
+    from medtalk_core.steering import spec_from_args
+
+    from .english_check import as_json, find_sentences, format_table, run_check
+
+    sentences = find_sentences(args.english_check)
+    spec = spec_from_args(args.emotion or "neutral", None, None)
+    results = run_check(sentences, lambda path: animate_file(
+        path, spec, args.config, "en", args.checkpoint).animation.frames)
+    print(format_table(results))
+    return as_json(results)
 
 
 def score_corpus(args) -> dict:
