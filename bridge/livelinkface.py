@@ -13,6 +13,7 @@ One UDP datagram per frame, big-endian (Unreal's network byte order serializer):
     u8      count = 61
     f32*61  the 52 blendshapes in EARFaceBlendShape order (:data:`LLF_NAMES`), then head yaw,
             pitch, roll, left-eye yaw, pitch, roll, right-eye yaw, pitch, roll
+            (:func:`medtalk_core.live_link_face.frame_values` of a rig frame)
 
 ``270 + N + M`` bytes. Unreal's receiver drops a datagram that is not longer than its minimum
 (266 bytes: two 2-byte empty strings), whose version is not 6, or whose count is not 61.
@@ -25,9 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medtalk_core import rig
-from medtalk_core.arkit import ARKIT_NAMES
-from medtalk_core.arkit_map import ArkitMapping
+from medtalk_core.live_link_face import LLF_NAMES
 
 VERSION = 6
 COUNT = 61
@@ -39,18 +38,8 @@ NAME_MAX = 255
 MIN_SIZE = 266
 """Unreal's minimum: a datagram must be longer than this to be read."""
 
-ROTATION_NAMES = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch",
-                  "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
-LLF_NAMES: tuple[str, ...] = tuple(n[0].upper() + n[1:] for n in ARKIT_NAMES) + ROTATION_NAMES
-"""The 61 values of a packet, as Unreal's EARFaceBlendShape names them (Apple's order,
-capitalised: ``EyeBlinkLeft``; then the rotations)."""
-
-EYE_ANGLE_RAD = 0.6
-"""Eye rotation in radians of a gaze control at 1 (``CTRL_*_eye-translateX/Y``, [-1, 1])."""
-
 _TIME = struct.Struct(">ifiiB")
 _VALUES = np.dtype(">f4")
-_EYES = [rig.INDEX[f"CTRL_{s}_eye-translate{a}"] for s in "LR" for a in "XY"]
 
 
 class LiveLinkFaceError(ValueError):
@@ -63,21 +52,6 @@ def check_name(text: str, what: str) -> bytes:
     if not 0 < len(data) <= NAME_MAX:
         raise ValueError(f"Live Link Face {what} must be 1-{NAME_MAX} bytes of UTF-8: {text!r}")
     return data
-
-
-def rotations(frame: np.ndarray) -> np.ndarray:
-    """float32 ``(9,)``: head yaw, pitch, roll (0: the model moves no head), then each eye's yaw,
-    pitch (radians, :data:`EYE_ANGLE_RAD` times its gaze controls) and roll (0), of a rig frame
-    ``(174,)`` (non-finite gaze counts as 0)."""
-    lx, ly, rx, ry = np.nan_to_num(np.asarray(frame, np.float32)[_EYES], nan=0.0, posinf=0.0,
-                                   neginf=0.0).clip(-1, 1) * EYE_ANGLE_RAD
-    return np.array([0, 0, 0, lx, ly, 0, rx, ry, 0], np.float32)
-
-
-def frame_values(mapping: ArkitMapping, frame: np.ndarray) -> np.ndarray:
-    """float32 ``(61,)``, finite: the 52 ARKit values of rig frame ``(174,)`` by ``mapping``
-    (each in [0, 1]), then :func:`rotations`."""
-    return np.concatenate([mapping.to_arkit(frame), rotations(frame)])
 
 
 class PacketEncoder:

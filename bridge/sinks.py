@@ -33,6 +33,7 @@ import zmq
 from medtalk_core import rig
 from medtalk_core.arkit_map import ArkitMapping
 from medtalk_core.errors import MedtalkError
+from medtalk_core.live_link_face import frame_values
 
 from . import livelinkface, protocol, vmc
 from .frames import LiveFrame
@@ -291,7 +292,7 @@ class LiveLinkFaceSink(_ArkitUdpSink):
         super().__init__(address, "--livelinkface", mapping, "livelinkface")
 
     def _datagrams(self, frame: protocol.Frame) -> list[bytes]:
-        values = livelinkface.frame_values(self.mapping, frame.values)
+        values = frame_values(self.mapping, frame.values)
         return [self._encoder.encode(frame.index, values)]
 
 

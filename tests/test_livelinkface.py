@@ -22,6 +22,7 @@ import pytest
 from bridge import livelinkface as L
 from medtalk_core import rig
 from medtalk_core.arkit_map import DEFAULT
+from medtalk_core.live_link_face import EYE_ANGLE_RAD, LLF_NAMES, frame_values
 
 VECTORS = Path(__file__).resolve().parent / "protocol_vectors" / "livelinkface"
 UNREAL_MIN = 1 + 16 + 1 + 4 * 61 + 2 + 2
@@ -41,7 +42,7 @@ def example_frame() -> np.ndarray:
 def good() -> dict[str, tuple[bytes, dict]]:
     """Valid datagrams and what a receiver reads from them."""
     out = {}
-    values = L.frame_values(DEFAULT, example_frame())
+    values = frame_values(DEFAULT, example_frame())
     out["example"] = (L.PacketEncoder("MEDTalk Live", "MEDTalk").encode(7, values),
                       {"device": "MEDTalk Live", "subject": "MEDTalk", "frame": 7, "values": values})
     rnd = np.random.default_rng(0).random(61).astype(np.float32)
@@ -135,7 +136,7 @@ def test_unreal_reads_the_golden_packets(name):
 
 def test_the_example_packet_carries_the_mapped_face():
     shapes = L.decode((VECTORS / "example.bin").read_bytes()).shapes
-    assert list(shapes) == list(L.LLF_NAMES) and len(shapes) == 61
+    assert list(shapes) == list(LLF_NAMES) and len(shapes) == 61
     assert list(shapes)[:3] == ["EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft"]
     assert list(shapes)[51:] == ["TongueOut", "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw",
                                  "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "RightEyePitch",
@@ -143,8 +144,8 @@ def test_the_example_packet_carries_the_mapped_face():
     assert shapes["JawOpen"] == 0.5 and shapes["EyeBlinkLeft"] == 1.0
     assert shapes["EyeWideRight"] == 0.25 and shapes["MouthSmileLeft"] == 0.75
     assert shapes["EyeLookOutLeft"] == 0.5 and shapes["EyeLookDownRight"] == 1.0
-    assert shapes["LeftEyeYaw"] == pytest.approx(0.5 * L.EYE_ANGLE_RAD)
-    assert shapes["RightEyePitch"] == pytest.approx(-L.EYE_ANGLE_RAD)
+    assert shapes["LeftEyeYaw"] == pytest.approx(0.5 * EYE_ANGLE_RAD)
+    assert shapes["RightEyePitch"] == pytest.approx(-EYE_ANGLE_RAD)
     assert shapes["HeadYaw"] == shapes["HeadPitch"] == shapes["HeadRoll"] == 0
 
 
@@ -173,10 +174,10 @@ def test_frame_values_are_finite_and_shapes_in_unit_range_for_any_frame():
     for _ in range(50):
         frame = rng.uniform(-4, 4, rig.NUM_CONTROLS).astype(np.float32)
         frame[rng.integers(0, rig.NUM_CONTROLS, 10)] = np.nan
-        v = L.frame_values(DEFAULT, frame)
+        v = frame_values(DEFAULT, frame)
         assert v.shape == (61,) and np.isfinite(v).all()
         assert (v[:52] >= 0).all() and (v[:52] <= 1).all()
-        assert (np.abs(v[52:]) <= L.EYE_ANGLE_RAD).all()
+        assert (np.abs(v[52:]) <= EYE_ANGLE_RAD).all()
 
 
 def write() -> None:
