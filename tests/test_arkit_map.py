@@ -127,3 +127,17 @@ def test_a_bad_mapping_file_is_a_one_line_error(tmp_path, name, text, message):
 def test_a_missing_mapping_file_is_a_one_line_error(tmp_path):
     with pytest.raises(MedtalkError, match="ARKit mapping not found"):
         load_mapping(tmp_path / "none.toml")
+
+
+def test_docs_table_is_the_default_mapping():
+    import re
+
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "arkit.md").read_text()
+    section = doc[doc.index("## Face board → ARKit 52 mapping"):doc.index("### Round trip")]
+    rows = {m[0]: tuple((c, float(w)) for c, w in re.findall(r"`([^`]+)` × ([+-][\d.]+)", m[1]))
+            for m in re.findall(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", section, re.M)}
+    assert rows == {k: tuple((c, pytest.approx(w)) for c, w in v) for k, v in DEFAULT_TERMS.items()}
+    listed = section[section.index("Face-board controls that no blendshape names"):]
+    assert re.findall(r"`(CTRL_[^`]+)`", listed) == list(DEFAULT.unmapped_controls)
