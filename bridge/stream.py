@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vmc", nargs="?", const="", metavar="[HOST:]PORT",
                         help="also send VMC protocol blendshapes to a VRM avatar app "
                              "(default: [arkit] vmc of the config, 127.0.0.1:39540)")
-    parser.add_argument("--vrm", type=int, choices=(0, 1), default=0,
+    parser.add_argument("--vrm", type=int, choices=(0, 1),
                         help="VRM expression preset names for --vmc: 0 (VRM 0.x: A I U E O, "
                              "Blink_L, Joy...; default) or 1 (VRM 1.0: aa ih..., blinkLeft, happy...)")
     parser.add_argument("--record", metavar="OUT",
@@ -126,9 +126,11 @@ def _arkit_makers(args: argparse.Namespace, cfg: Config, subject: str) -> list:
 
     from .sinks import LiveLinkFaceSink, VmcSink
 
+    if args.livelinkface_subject is not None and args.livelinkface is None:
+        raise MedtalkError("--livelinkface-subject needs --livelinkface")
+    if args.vrm is not None and args.vmc is None:
+        raise MedtalkError("--vrm needs --vmc")
     if args.livelinkface is None and args.vmc is None:
-        if args.livelinkface_subject is not None:
-            raise MedtalkError("--livelinkface-subject needs --livelinkface")
         return []
     ac = cfg.arkit
     mapping = load_mapping(ac.mapping)
@@ -138,7 +140,7 @@ def _arkit_makers(args: argparse.Namespace, cfg: Config, subject: str) -> list:
         makers.append(lambda: LiveLinkFaceSink(args.livelinkface or ac.livelinkface, llf_subject,
                                                ac.device_id, mapping))
     if args.vmc is not None:
-        makers.append(lambda: VmcSink(args.vmc or ac.vmc, mapping, args.vrm))
+        makers.append(lambda: VmcSink(args.vmc or ac.vmc, mapping, args.vrm or 0))
     return makers
 
 

@@ -140,6 +140,8 @@ def test_stream_goes_on_without_live_link_face_or_vmc_listeners(tmp_path, checkp
     (["--vmc", "host:port"], "bad --vmc address"),
     (["--livelinkface", "9", "--livelinkface-subject", ""], "subject must be 1-255 bytes"),
     (["--livelinkface-subject", "x"], "--livelinkface-subject needs --livelinkface"),
+    (["--vmc", "9", "--livelinkface-subject", "x"], "--livelinkface-subject needs --livelinkface"),
+    (["--vrm", "1"], "--vrm needs --vmc"),
 ])
 def test_bad_arkit_sink_arguments_are_one_line_errors(tmp_path, args, message):
     clip, _ = speech_clip(tmp_path, 0.2)
