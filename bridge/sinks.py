@@ -1,4 +1,5 @@
-"""Network sinks: where frames go (OSC over UDP, ZeroMQ PUB), per ``docs/protocol.md``.
+"""Network sinks: where frames go (OSC over UDP, ZeroMQ PUB, Live Link Face and VMC over UDP), per
+``docs/protocol.md``.
 
 Every sink has the same small interface, used by :class:`bridge.pacer.Sender`::
 
@@ -30,9 +31,11 @@ from typing import Protocol, Sequence
 import zmq
 
 from medtalk_core import rig
+from medtalk_core.arkit_map import ArkitMapping
 from medtalk_core.errors import MedtalkError
+from medtalk_core.live_link_face import frame_values
 
-from . import protocol
+from . import livelinkface, protocol, vmc
 from .frames import LiveFrame
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,44 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def parse_udp_address(text: str, what: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``"[HOST:]PORT"`` as ``(host, port)``; a bare port is on ``default_host``.
+
+    Raises:
+        MedtalkError: naming ``what`` (e.g. ``--livelinkface``): an empty host or a port that is
+            not an integer in 1..65535.
+    """
+    if text.isdigit():
+        text = f"{default_host}:{text}"
+    try:
+        return parse_host_port(text)
+    except MedtalkError:
+        raise MedtalkError(f"bad {what} address {text!r}: expected [HOST:]PORT, "
+                           "port 1-65535") from None
+
+
+def _udp_socket(host: str, port: int, address: str, what: str) -> socket.socket:
+    """A UDP socket connected to ``host:port`` (a missing listener is then reported as
+    "connection refused" on a later send) and non-blocking (a send never stalls the clock).
+
+    Raises:
+        MedtalkError: ``host`` cannot be resolved or connected to.
+    """
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    except socket.gaierror as e:
+        raise MedtalkError(f"{what} address {address!r}: cannot resolve {host!r}: "
+                           f"{e.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.connect(addr)
+    except OSError as e:
+        sock.close()
+        raise MedtalkError(f"{what} address {address!r}: {e.strerror or e}") from None
+    sock.setblocking(False)
+    return sock
+
+
 def _describe(e: OSError) -> str:
     if isinstance(e, ConnectionRefusedError):
         return "no listener (connection refused)"
@@ -112,18 +153,7 @@ class OscSink:
             raise MedtalkError(str(e)) from None
         self._names = protocol.encode_osc_names(subject, names)
         self.subject = subject
-        try:
-            family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        except socket.gaierror as e:
-            raise MedtalkError(f"OSC address {address!r}: cannot resolve {host!r}: "
-                               f"{e.strerror}") from None
-        self._sock = socket.socket(family, kind, proto)
-        try:
-            self._sock.connect(addr)
-        except OSError as e:
-            self._sock.close()
-            raise MedtalkError(f"OSC address {address!r}: {e.strerror or e}") from None
-        self._sock.setblocking(False)
+        self._sock = _udp_socket(host, port, address, "OSC")
         self.ready_at = time.monotonic()
         self._log = ProblemLog(self.name)
         self.problems = self._log.counts
@@ -214,3 +244,73 @@ class ZmqSink:
 
     def close(self) -> None:
         self._sock.close()
+
+
+class _ArkitUdpSink:
+    """A UDP sink of ARKit values: each frame becomes the datagrams ``self._datagrams(frame)``
+    (set by the subclass: the 52 blendshapes by ``mapping``, :mod:`medtalk_core.arkit_map`,
+    encoded), sent in order; no names, no state."""
+
+    def __init__(self, address: str, what: str, mapping: ArkitMapping, name: str):
+        host, port = parse_udp_address(address, what)
+        self.name, self.mapping = f"{name} udp://{host}:{port}", mapping
+        self._sock = _udp_socket(host, port, address, what)
+        self.ready_at = time.monotonic()
+        self._log = ProblemLog(self.name)
+        self.problems = self._log.counts
+
+    def send_frame(self, frame: protocol.Frame) -> None:
+        for packet in self._datagrams(frame):
+            try:
+                self._sock.send(packet)
+            except OSError as e:
+                self._log.note(_describe(e))
+
+    def send_names(self) -> None:
+        """Nothing: receivers know the ARKit names."""
+
+    def send_state(self, frame: LiveFrame) -> None:
+        """Nothing: the emotion is in the values (VMC presets)."""
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class LiveLinkFaceSink(_ArkitUdpSink):
+    """Sends each frame as one Live Link Face packet (:mod:`bridge.livelinkface`) to a UDP
+    address, which Unreal's Live Link Face source reads with no plugin.
+
+    Raises:
+        MedtalkError: bad or unresolvable address, bad device id or subject.
+    """
+
+    def __init__(self, address: str, subject: str, device_id: str, mapping: ArkitMapping):
+        try:
+            self._encoder = livelinkface.PacketEncoder(device_id, subject)
+        except ValueError as e:
+            raise MedtalkError(str(e)) from None
+        super().__init__(address, "--livelinkface", mapping, "livelinkface")
+
+    def _datagrams(self, frame: protocol.Frame) -> list[bytes]:
+        values = frame_values(self.mapping, frame.values)
+        return [self._encoder.encode(frame.index, values)]
+
+
+class VmcSink(_ArkitUdpSink):
+    """Sends each frame as VMC ``/VMC/Ext/Blend/Val`` bundles and ``Apply`` (:mod:`bridge.vmc`)
+    to a UDP address (VSeeFace, Warudo, VNyan).
+
+    Raises:
+        MedtalkError: bad or unresolvable address, ``vrm`` not 0 or 1.
+    """
+
+    def __init__(self, address: str, mapping: ArkitMapping, vrm: int = 0):
+        try:
+            self._encoder = vmc.BundleEncoder(vrm)
+        except ValueError as e:
+            raise MedtalkError(str(e)) from None
+        super().__init__(address, "--vmc", mapping, "vmc")
+
+    def _datagrams(self, frame: protocol.Frame) -> list[bytes]:
+        shapes = self.mapping.to_arkit(frame.values)
+        return self._encoder.encode(shapes, frame.emotion, frame.intensity)

@@ -3,6 +3,8 @@
     medtalk stream (--mic [DEVICE] | --file AUDIO [--fast])
                    (--emotion LABEL | --text DESCRIPTION | --image PATH)
                    [--osc HOST:PORT | --no-osc] [--zmq [ENDPOINT]] [--subject NAME]
+                   [--livelinkface [[HOST:]PORT]] [--livelinkface-subject NAME]
+                   [--vmc [[HOST:]PORT]] [--vrm 0|1]
                    [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
                    [--intensity SCALE] [--blend S] [--no-blinks]
                    [--checkpoint P | --lookahead-ms 40|240]
@@ -12,7 +14,9 @@ callback fills a ring buffer; frame ``i`` leaves at ``t0 + D + i / 60`` (``D``: 
 lookahead plus a compute margin, ``[live] frame_delay_s``), ``t0`` being the Unix time at which
 audio time 0 entered the process. ``--file`` plays the file through the same callback at
 real-time pace; ``--fast`` runs it as fast as possible (frames sent as made). OSC (UDP) is on by
-default, to ``[stream] osc``; ZeroMQ with ``--zmq``. Packets follow ``docs/protocol.md``; the OSC
+default, to ``[stream] osc``; ZeroMQ with ``--zmq``; the ARKit 52 blendshapes (``[arkit] mapping``) as
+Live Link Face packets with ``--livelinkface`` (Unreal, no plugin: ``docs/unreal.md``) and as VMC
+blendshapes with ``--vmc`` (VRM avatars: ``docs/vmc.md``). Packets follow ``docs/protocol.md``; the OSC
 control port (``[stream] control_port``) is ``bridge/controls.py``, the hotkeys
 ``bridge/hotkeys.py``.
 
@@ -30,7 +34,7 @@ import argparse
 import logging
 import signal
 
-from medtalk_core.config import Config, StreamConfig
+from medtalk_core.config import Config
 from medtalk_core.errors import MedtalkError
 from medtalk_core.steering import add_emotion_arguments, spec_from_args
 
@@ -58,6 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: [stream] zmq of the config)")
     parser.add_argument("--subject", metavar="NAME",
                         help="Live Link subject name (default: [stream] subject of the config)")
+    parser.add_argument("--livelinkface", nargs="?", const="", metavar="[HOST:]PORT",
+                        help="also send Live Link Face packets (ARKit 52, no Unreal plugin) "
+                             "(default: [arkit] livelinkface of the config, 127.0.0.1:11111)")
+    parser.add_argument("--livelinkface-subject", metavar="NAME",
+                        help="Live Link Face subject name (default: the --subject)")
+    parser.add_argument("--vmc", nargs="?", const="", metavar="[HOST:]PORT",
+                        help="also send VMC protocol blendshapes to a VRM avatar app "
+                             "(default: [arkit] vmc of the config, 127.0.0.1:39540)")
+    parser.add_argument("--vrm", type=int, choices=(0, 1),
+                        help="VRM expression preset names for --vmc: 0 (VRM 0.x: A I U E O, "
+                             "Blink_L, Joy...; default) or 1 (VRM 1.0: aa ih..., blinkLeft, happy...)")
     parser.add_argument("--record", metavar="OUT",
                         help="write every sent frame to OUT.txt, .csv or .json as it goes")
     ctl = parser.add_mutually_exclusive_group()
@@ -74,23 +89,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def open_sinks(args: argparse.Namespace, cfg: StreamConfig) -> list:
-    """The sinks the arguments ask for, opened (ZeroMQ bound).
+def open_sinks(args: argparse.Namespace, config: Config) -> list:
+    """The sinks the arguments ask for, opened (ZeroMQ bound, the ARKit mapping read).
 
     Raises:
-        MedtalkError: no sink asked for, a bad address or subject, an endpoint that cannot be bound.
+        MedtalkError: no sink asked for, a bad address, subject or mapping file, an endpoint that
+            cannot be bound.
     """
     from .sinks import OscSink, ZmqSink
 
+    cfg = config.stream
     subject = cfg.subject if args.subject is None else args.subject
-    makers = []
+    makers = _arkit_makers(args, config, subject)
     if not args.no_osc:
         makers.append(lambda: OscSink(args.osc or cfg.osc, subject))
     if args.zmq is not None:
         makers.append(lambda: ZmqSink(args.zmq or cfg.zmq, subject,
                                       warmup_s=cfg.zmq_warmup_s, linger_s=cfg.zmq_linger_s))
     if not makers and not args.record:
-        raise MedtalkError("nothing to stream to: --no-osc needs --zmq or --record")
+        raise MedtalkError("nothing to stream to: --no-osc needs --zmq, --livelinkface, --vmc "
+                           "or --record")
     sinks = []
     try:
         for make in makers:
@@ -100,6 +118,30 @@ def open_sinks(args: argparse.Namespace, cfg: StreamConfig) -> list:
             sink.close()
         raise
     return sinks
+
+
+def _arkit_makers(args: argparse.Namespace, cfg: Config, subject: str) -> list:
+    """Makers of the ARKit sinks asked for (the mapping file read once, if any is)."""
+    from medtalk_core.arkit_map import load_mapping
+
+    from .sinks import LiveLinkFaceSink, VmcSink
+
+    if args.livelinkface_subject is not None and args.livelinkface is None:
+        raise MedtalkError("--livelinkface-subject needs --livelinkface")
+    if args.vrm is not None and args.vmc is None:
+        raise MedtalkError("--vrm needs --vmc")
+    if args.livelinkface is None and args.vmc is None:
+        return []
+    ac = cfg.arkit
+    mapping = load_mapping(ac.mapping)
+    llf_subject = subject if args.livelinkface_subject is None else args.livelinkface_subject
+    makers = []
+    if args.livelinkface is not None:
+        makers.append(lambda: LiveLinkFaceSink(args.livelinkface or ac.livelinkface, llf_subject,
+                                               ac.device_id, mapping))
+    if args.vmc is not None:
+        makers.append(lambda: VmcSink(args.vmc or ac.vmc, mapping, args.vrm or 0))
+    return makers
 
 
 def _source(args: argparse.Namespace, cfg: Config, problems):
@@ -158,7 +200,7 @@ class Claims:
             if not args.no_control:
                 self.control = ControlServer(
                     args.control or f"{cfg.live.control_host}:{cfg.stream.control_port}")
-            self.sinks = open_sinks(args, cfg.stream)
+            self.sinks = open_sinks(args, cfg)
             if args.record:
                 from .recorder import Recorder
 

@@ -206,6 +206,19 @@ class StreamConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArkitConfig:
+    """``[arkit]``: the ARKit 52 outputs (``stream --livelinkface / --vmc``, ``infer --arkit``):
+    ``mapping`` a face-board -> ARKit mapping file (.toml or .csv, ``""``: the default of
+    :mod:`medtalk_core.arkit_map`), ``livelinkface`` and ``vmc`` the default UDP destinations
+    (``HOST:PORT``), ``device_id`` the Live Link Face device id sent in every packet."""
+
+    mapping: str
+    livelinkface: str
+    vmc: str
+    device_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class LiveConfig:
     """``[live]``: the live engine and the stream model it runs (the comments of config.toml)."""
 
@@ -277,6 +290,7 @@ class Config:
     corpus: CorpusConfig
     stream: StreamConfig
     live: LiveConfig
+    arkit: ArkitConfig
     guidance: GuidanceConfig
     ablations: AblationsConfig = field(repr=False)
 

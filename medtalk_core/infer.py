@@ -1,5 +1,6 @@
 """``medtalk infer``: an audio file -> 174 face-board controls at 60 fps, written as EmoFace TXT,
-CSV or JSON by the output's extension (see :mod:`medtalk_core.rigio`)."""
+CSV or JSON by the output's extension (see :mod:`medtalk_core.rigio`), or with ``--arkit`` as a
+Live Link Face CSV take of the ARKit 52 blendshapes (:mod:`medtalk_core.live_link_face`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "default: [features] language")
     p.add_argument("--intensity", type=float, default=1.0,
                    help="scale of the predicted emotion intensity, in [0, 2] (default 1)")
+    p.add_argument("--arkit", action="store_true",
+                   help="write OUT.csv as a Live Link Face take: the ARKit 52 blendshapes "
+                        "([arkit] mapping) and head/eye rotations at 60 fps")
 
 
 MAX_INTENSITY = 2.0
@@ -86,17 +90,34 @@ def animate_file(audio: Path, spec: EmotionSpec, config: str | None = None,
     return Take(anim, len(samples) / 16000, time.perf_counter() - t0)
 
 
+def _arkit_mapping(config: str | None):
+    """The ``[arkit] mapping`` of the configuration, read (before any work)."""
+    from .arkit_map import load_mapping
+    from .config import load_config
+
+    return load_mapping(load_config(config).arkit.mapping)
+
+
 def run(args) -> int:
     from .rigio import check_output, write_rig
     from .steering import spec_from_args
 
-    check_output(args.output, (args.audio,))
+    from .errors import MedtalkError
+
+    if check_output(args.output, (args.audio,)) != ".csv" and args.arkit:
+        raise MedtalkError(f"--arkit writes a CSV take: the output must be .csv, not {args.output}")
+    mapping = _arkit_mapping(args.config) if args.arkit else None
     check_intensity(args.intensity)
     spec = spec_from_args(args.emotion, args.text, args.image)
     take = animate_file(args.audio, spec, args.config, args.language, args.checkpoint,
                         args.intensity)
     anim = take.animation
-    write_rig(args.output, anim.frames)
+    if mapping is not None:
+        from .live_link_face import write_take
+
+        write_take(args.output, anim.frames, mapping)
+    else:
+        write_rig(args.output, anim.frames)
     print(f"{args.output}: {len(anim.frames)} frames ({take.seconds:.2f} s, {spec.describe()}); "
           f"transcript: {' '.join(anim.transcript.words) or '(none)'}; "
           f"RTF {take.elapsed / max(take.seconds, 1e-9):.3f}")

@@ -245,7 +245,8 @@ def decode(v: Vector):
 
 def test_committed_vectors_are_what_the_encoder_writes():
     files = generated_files()
-    committed = {p.name for p in VECTORS.iterdir()} if VECTORS.is_dir() else set()
+    committed = ({p.name for p in VECTORS.iterdir() if p.is_file()}  # livelinkface/: its own test
+                 if VECTORS.is_dir() else set())
     assert committed == set(files), "regenerate: python tests/test_protocol_vectors.py --write"
     for name, data in files.items():
         assert (VECTORS / name).read_bytes() == data, f"{name} differs from the encoder's output"
@@ -298,7 +299,7 @@ def write() -> None:
     files = generated_files()
     VECTORS.mkdir(exist_ok=True)
     for stale in VECTORS.iterdir():
-        if stale.name not in files:
+        if stale.is_file() and stale.name not in files:
             stale.unlink()
     for name, data in files.items():
         (VECTORS / name).write_bytes(data)
