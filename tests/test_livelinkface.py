@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vector_files import write_vectors
 
 from bridge import livelinkface as L
 from medtalk_core import rig
@@ -182,14 +183,7 @@ def test_frame_values_are_finite_and_shapes_in_unit_range_for_any_frame():
 
 def write() -> None:
     """Replace tests/protocol_vectors/livelinkface/ with freshly generated files."""
-    files = generated_files()
-    VECTORS.mkdir(parents=True, exist_ok=True)
-    for stale in VECTORS.iterdir():
-        if stale.name not in files:
-            stale.unlink()
-    for name, data in files.items():
-        (VECTORS / name).write_bytes(data)
-    print(f"wrote {len(files)} files to {VECTORS}")
+    write_vectors(VECTORS, generated_files())
 
 
 if __name__ == "__main__":

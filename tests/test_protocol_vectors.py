@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vector_files import write_vectors
 
 from bridge import protocol as P
 from medtalk_core import rig
@@ -296,14 +297,7 @@ def test_python_decoders_reject_the_faulty_vectors(vector):
 
 def write() -> None:
     """Replace tests/protocol_vectors/ with freshly generated files."""
-    files = generated_files()
-    VECTORS.mkdir(exist_ok=True)
-    for stale in VECTORS.iterdir():
-        if stale.is_file() and stale.name not in files:
-            stale.unlink()
-    for name, data in files.items():
-        (VECTORS / name).write_bytes(data)
-    print(f"wrote {len(files)} files to {VECTORS}")
+    write_vectors(VECTORS, generated_files())
 
 
 if __name__ == "__main__":
