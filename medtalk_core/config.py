@@ -175,6 +175,7 @@ class TrainConfig:
     steps_per_epoch: int
     lambda_sim: float
     lambda_int: float
+    lambda_keep: float
     guide_share: float
     threads: int
     keep_best: tuple[str, ...]

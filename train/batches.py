@@ -3,7 +3,9 @@
 A batch is a dict of tensors (B crops of T frames at 60 fps):
     rig float32 (B, T, 174), audio float32 (B, T, A), frame_mask bool (B, T),
     words float32 (B, W, X), word_time float32 (B, W) in seconds from the crop start,
-    word_mask bool (B, W), label int64 (B,), intensity float32 (B, T) (``rig.intensity``).
+    word_mask bool (B, W), label int64 (B,), intensity float32 (B, T) (``rig.intensity``),
+    channel_mask bool (B, 174): the controls each crop's rig animates (all, except in takes
+    that animate only some channels, :mod:`train.takes`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def crop(utt: Utterance, start: int, length: int, rig_override: np.ndarray | Non
         "words": utt.words[keep].astype(np.float32),
         "word_time": utt.word_time[keep] - t0,
         "label": utt.emotion,
+        "channels": (np.ones(rigmod.NUM_CONTROLS, bool) if utt.channels is None
+                     else utt.channels),
     }
 
 
@@ -56,6 +60,7 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
         "word_mask": torch.from_numpy(mask),
         "label": torch.tensor([it["label"] for it in items], dtype=torch.long),
         "intensity": torch.from_numpy(rigmod.intensity(r)),
+        "channel_mask": torch.from_numpy(np.stack([it["channels"] for it in items])),
     }
 
 

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Utterance:
-    """One manifest row plus its arrays (views into the corpus-wide arrays)."""
+    """One manifest row plus its arrays (views into the corpus-wide arrays), or a piece of one
+    of your own takes (:mod:`train.takes`), whose ``channels`` name the controls it animates."""
 
     id: str
     emotion: int
@@ -41,6 +42,7 @@ class Utterance:
     words: np.ndarray          # float16 (W, X)
     word_time: np.ndarray      # float32 (W,), word centres in seconds
     phone_bounds: np.ndarray = field(default=None)  # float32 (K,), phone start times in seconds
+    channels: np.ndarray = field(default=None)  # bool (174,), controls the rig animates; None: all
 
 
 def _frontend_key(fcfg: FeaturesConfig) -> str:

@@ -23,9 +23,15 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum() / denom.clamp_min(1)
 
 
-def recon(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """L_recon: masked MSE of ``(B, T, 174)`` rig sequences."""
-    return masked_mean((pred - target) ** 2, mask)
+def recon(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+          channels: torch.Tensor | None = None) -> torch.Tensor:
+    """L_recon: MSE of ``(B, T, C)`` rig sequences over the frames where ``mask (B, T)`` is True
+    and, if given, the controls where ``channels (B, C)`` is True (0 if there are none)."""
+    err = (pred - target) ** 2
+    if channels is None:
+        return masked_mean(err, mask)
+    w = (mask[:, :, None] & channels[:, None, :]).to(err.dtype)
+    return (err * w).sum() / w.sum().clamp_min(1)
 
 
 def sim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -15,11 +15,13 @@ PLANS = {
     "guide": ("guide",),
     "e2e": ("e2e",),
     "stream": ("stream",),
+    "finetune": ("finetune",),
     "faceformer": ("faceformer",),
 }
 """Phase sequences: the MEDTalk stages 1-4, stage 4 alone on a trained model (needs ``--init``),
-the end-to-end baseline, the fine-tune of a trained model for the live stream (``--init``), and
-the FaceFormer-style baseline."""
+the end-to-end baseline, the fine-tune of a trained model for the live stream (``--init``), the
+fine-tune of a trained model on a folder of your own takes (``--init``), and the FaceFormer-style
+baseline."""
 
 
 def faceformer_schedule(train: TrainConfig, ablations: AblationsConfig) -> TrainConfig:

@@ -33,12 +33,15 @@ from .plans import PLANS, faceformer_schedule
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, type=Path, help="corpus folder (medtalk synth)")
+    p.add_argument("--data", required=True, type=Path,
+                   help="corpus folder (medtalk synth); with --plan finetune a folder of takes, "
+                        "audio + ARKit curve CSV pairs (docs/arkit.md)")
     p.add_argument("--run", type=Path, default=Path("runs/default"),
                    help="run folder for checkpoints and progress (default: runs/default)")
     p.add_argument("--plan", choices=sorted(PLANS), default="medtalk",
                    help="medtalk = stages 1-4; guide = stage 4 on --init; e2e = baseline "
                         "without disentanglement; stream = live fine-tune of --init; "
+                        "finetune = fine-tune of --init on a folder of takes; "
                         "faceformer = FaceFormer-style baseline ([ablations])")
     p.add_argument("--export", type=Path,
                    help="copy the final model here (.safetensors) with a card (.json) beside it")
@@ -47,7 +50,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=2,
                    help="processes for feature extraction (default 2)")
     p.add_argument("--init", type=Path,
-                   help="start from this checkpoint's weights (needed by --plan stream and guide)")
+                   help="start from this checkpoint's weights, or a shipped model by name "
+                        "(default, stream, ...); needed by --plan stream, guide and finetune")
+    p.add_argument("--language", help="--plan finetune: spoken language of the takes, for their "
+                                      "transcript (en, zh, auto, ...; default [features] language)")
+    p.add_argument("--fps", type=float, help="--plan finetune: frame rate of curve files without "
+                                             "time_s or Timecode (or their timecode rate)")
     p.add_argument("--guidance-images", type=Path, metavar="DIR",
                    help="stage 4 also trains P_image on the reference images of the (image, "
                         "description, rig) triples under DIR (RAVDESS layout; needs CLIP)")
@@ -187,6 +195,46 @@ def use_prefix_words(cfg: Config, data: Path, utts) -> None:
         u.words = done[words].astype(np.float16)
 
 
+def shipped(init: Path | None) -> Path | None:
+    """``--init``: a checkpoint path, or the name of a shipped model (``default``, ``stream``,
+    ...: ``medtalk_core/weights/<name>.safetensors``) when no such file exists."""
+    from medtalk_core.checkpoint import DEFAULT_CHECKPOINT
+
+    if init is None or init.exists() or init.suffix or len(init.parts) > 1:
+        return init
+    named = DEFAULT_CHECKPOINT.with_name(f"{init}.safetensors")
+    return named if named.is_file() else init
+
+
+def finetune_setup(cfg: Config, args) -> tuple[Config, list]:
+    """``--plan finetune``: ``cfg`` with the model sizes and ``[features]`` of the ``--init``
+    checkpoint (its language overridden by ``--language``), and the takes of ``--data`` as
+    utterances (:func:`train.takes.load_takes`)."""
+    from medtalk_core.arkit_map import load_mapping
+    from medtalk_core.asr import check_language
+    from medtalk_core.checkpoint import read_metadata
+    from medtalk_core.frontend import trained_features
+
+    from .takes import load_takes
+
+    init = read_metadata(args.init)
+    features = trained_features(cfg.features, init)
+    if args.language:
+        check_language(args.language)
+        features = replace(features, language=args.language)
+    cfg = replace(cfg, features=features, model=ModelConfig.from_dict(init["model"], "model"))
+    utts = load_takes(args.data, features, load_mapping(cfg.arkit.mapping), cfg.train.clip_frames,
+                      args.fps)
+    return cfg, utts
+
+
+def _takes_info(data: Path, utts) -> dict:
+    train = [u for u in utts if u.split == "train"]
+    return {"path": str(data), "takes": sorted({u.voice for u in utts}),
+            "train_minutes": round(sum(len(u.rig) for u in train) / 60 / 60, 2),
+            "val_windows": len(utts) - len(train)}
+
+
 def _corpus_info(data: Path, utts) -> dict:
     manifest = (data / "manifest.csv").read_bytes()
     splits = {}
@@ -235,10 +283,14 @@ def _train(args) -> int:
     if args.export and args.export.suffix != ".safetensors":
         raise MedtalkError(f"--export {args.export}: use a .safetensors path")
 
-    if args.plan in ("stream", "guide") and not args.init:
+    if args.plan in ("stream", "guide", "finetune") and not args.init:
         raise MedtalkError(f"--plan {args.plan} fine-tunes a trained model: give --init CHECKPOINT")
+    args.init = shipped(args.init)
     if args.plan == "stream":
         cfg = stream_config(cfg)
+    takes = None
+    if args.plan == "finetune":
+        cfg, takes = finetune_setup(cfg, args)
     guide = guidance_setup(cfg, args.guidance_images) if "guide" in plan else None
     guidance = guide.meta if guide else None
     if args.init and guide is None:  # keep the stage-4 projections of the model fine-tuned
@@ -255,7 +307,7 @@ def _train(args) -> int:
         data = (stream_view(args.data, cfg.live.finetune_fraction, tcfg.seed)
                 if args.plan == "stream" else args.data)
         reuse = sibling_caches(data, cfg.features) if args.plan == "stream" else ()
-        utts = load_corpus(data, cfg.features, args.jobs, reuse)
+        utts = takes or load_corpus(data, cfg.features, args.jobs, reuse)
     if args.plan == "stream":
         use_prefix_words(cfg, data, utts)
     train = [u for u in utts if u.split == "train"]
@@ -281,6 +333,12 @@ def _train(args) -> int:
         settings = replace(settings, stream=stream_words(cfg.live))
         meta["stream"] = {**asdict(settings.stream), "init": str(args.init),
                           "word_context": cfg.live.word_context}
+    if args.plan == "finetune":
+        import copy
+
+        settings = replace(settings, reference=copy.deepcopy(model).eval().requires_grad_(False))
+        meta["finetune"] = {"init": str(args.init), "takes": sorted({u.voice for u in utts}),
+                            "language": cfg.features.language}
     t1 = time.time()
     history = train_plan(model, plan, epochs, tcfg.lr, train, val, settings, args.run, meta)
     if not distributed.is_main():
@@ -306,7 +364,8 @@ def _train(args) -> int:
             "name": args.export.stem, "plan": args.plan, "phases": list(plan),
             "epochs": {p: epochs[p] for p in plan}, "steps_per_epoch": tcfg.steps_per_epoch,
             "batch_size": tcfg.batch_size, "clip_frames": tcfg.clip_frames,
-            "corpus": _corpus_info(data, utts), "features": meta["features"],
+            "corpus": _takes_info(data, utts) if takes else _corpus_info(data, utts),
+            "features": meta["features"],
             "model": model.cfg.to_dict(), "heldout_metrics": metrics,
             "history": [{k: h[k] for k in ("phase", "epoch", "val", "seconds", "best") if k in h}
                         for h in history],

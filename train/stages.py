@@ -21,6 +21,9 @@ stay frozen (the label space P_text and P_image map into stays that of the initi
 anchor the embeddings: ``L_recon + λ_sim (L_sim(ACM(a), E_c(x)) + L_sim(f_e_hat, E_e(x))) + λ_int L_int``.
 ``e2e`` is the baseline without disentanglement: ACM, FIM and D trained together from audio on
 ``L_recon + λ_int L_int``, with no stage 1 and no E_c / E_e.
+``finetune`` fine-tunes ACM and FIM (but its label embeddings) of a trained model on your own
+takes, audio with real ARKit curves (:mod:`train.takes`; :func:`step_finetune`): E_c, E_e and D,
+the disentangled spaces, stay frozen, and the channels a take does not animate are masked out.
 ``faceformer`` trains the FaceFormer-style baseline (:mod:`medtalk_core.baselines`) on ``L_recon``.
 Every step from stage 3 on, and validation, run the audio path through :func:`fim_forward`, i.e.
 the forward pass of inference and scoring (:func:`medtalk_core.forward.animate`);
@@ -69,12 +72,14 @@ class StepSettings:
         ablate: FIM parts switched off (:data:`medtalk_core.forward.ABLATIONS` names -> True).
         guidance: stage 4's :class:`train.guide.GuidanceTable` of each guidance kind.
         stream: the live word timing of the ``stream`` phase (None for other plans).
+        reference: the ``finetune`` phase's initial model, frozen (None for other plans).
     """
 
     train: TrainConfig
     ablate: dict[str, bool] = field(default_factory=dict)
     guidance: tuple = ()
     stream: StreamWords | None = None
+    reference: MEDTalk | None = None
 
 
 @dataclass
@@ -207,6 +212,23 @@ def step_stream(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
                                                         mask)}
 
 
+def step_finetune(m: MEDTalk, s: Sampler, cfg: StepSettings) -> dict:
+    """Fine-tune on your own takes (:mod:`train.takes`): ``L_recon`` over the controls each take
+    animates (``channel_mask``); on the others, and on FIM's intensity I_hat, ``λ_keep`` times
+    the squared distance to the initial model's output (``cfg.reference``), so that what the
+    takes do not show (eyes and brows of mouth-only takes, the emotion's strength) stays as the
+    initial model had it instead of being learned as zero."""
+    b = s.single()
+    out = fim_forward(m, b)
+    with torch.no_grad():
+        ref = fim_forward(cfg.reference, b)
+    mask, ch = b["frame_mask"], b["channel_mask"]
+    keep = (losses.recon(out.rig, ref.rig, mask, ~ch)
+            + losses.masked_mean((out.intensity - ref.intensity) ** 2, mask))
+    return {"recon": losses.recon(out.rig, b["rig"], mask, ch),
+            "keep": cfg.train.lambda_keep * keep}
+
+
 PHASES = {
     "self": Phase("self", ("motion",), step_self),
     "overlap": Phase("overlap", ("motion",), step_overlap),
@@ -217,5 +239,7 @@ PHASES = {
     "stream": Phase("stream", ("acm", "fim.fusion", "fim.intensity_head", "fim.fuse_encoder",
                                "motion.decoder"), step_stream),
     "guide": Phase("guide", ("guidance", "fim.fuse_encoder"), step_guide),
+    "finetune": Phase("finetune", ("acm", "fim.fusion", "fim.intensity_head", "fim.fuse_encoder"),
+                      step_finetune),
     "faceformer": Phase("faceformer", FaceFormer.TRAINABLE, step_faceformer),
 }

@@ -131,7 +131,8 @@ def validation_batches(utts: list[Utterance], frames: int, batch: int, limit: in
 def validate(model: MEDTalk, phase: str, batches: list,
              ablate: dict | None = None) -> dict[str, float]:
     """Validation losses of a phase, means over ``batches``: rig reconstruction (stage 1) or the
-    audio path (later stages), ``recon`` over all 174 controls and ``lip_mse`` over ``S_LIP``.
+    audio path (later stages), ``recon`` over the controls the rig animates (all 174 but in your
+    own takes, :mod:`train.takes`) and ``lip_mse`` over those in ``S_LIP``.
     Under torchrun each rank scores every ``world_size``-th batch; all ranks return the means."""
     from . import losses
 
@@ -146,8 +147,9 @@ def validate(model: MEDTalk, phase: str, batches: list,
                                        model.motion.encode_emotion(b["rig"]))
         else:
             pred = fim_forward(model, b, ablate).rig
-        sums[0] += losses.recon(pred, b["rig"], b["frame_mask"]).item()
-        sums[1] += losses.recon(pred[..., lip], b["rig"][..., lip], b["frame_mask"]).item()
+        mask, ch = b["frame_mask"], b["channel_mask"]
+        sums[0] += losses.recon(pred, b["rig"], mask, ch).item()
+        sums[1] += losses.recon(pred[..., lip], b["rig"][..., lip], mask, ch[:, lip]).item()
     recon, lip_mse = distributed.all_reduce_sum(sums)
     return {"recon": recon / len(batches), "lip_mse": lip_mse / len(batches)}
 
