@@ -286,6 +286,7 @@ def _train(args) -> int:
     if args.plan in ("stream", "guide", "finetune") and not args.init:
         raise MedtalkError(f"--plan {args.plan} fine-tunes a trained model: give --init CHECKPOINT")
     args.init = shipped(args.init)
+    t0 = time.time()
     if args.plan == "stream":
         cfg = stream_config(cfg)
     takes = None
@@ -302,7 +303,6 @@ def _train(args) -> int:
         guidance = init.get("guidance")
     elif guide:
         cfg = replace(cfg, model=guide_widths(cfg.model, guide.tables))
-    t0 = time.time()
     with distributed.main_first():  # rank 0 writes the corpus view and feature cache once
         data = (stream_view(args.data, cfg.live.finetune_fraction, tcfg.seed)
                 if args.plan == "stream" else args.data)

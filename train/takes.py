@@ -6,8 +6,9 @@ Each take is an audio file ``X.wav`` (.flac, .ogg) with a curve file ``X.csv`` o
 (:func:`medtalk_core.arkit_csv.read_arkit_csv`). The curves are resampled to the rig's 60 fps
 (linear interpolation, over the time the curves cover) and mapped to the face board with the
 ``[arkit] mapping`` (:meth:`medtalk_core.arkit_map.ArkitMapping.to_rig`) restricted to the
-blendshapes the take has: a control takes the mean of the estimates of the take's own
-blendshapes only, and the controls none of them names are *not animated* by the take. Those are
+blendshapes the take animates (those whose curve moves): a control takes the mean of the
+estimates of the take's own blendshapes only, and the controls none of them names are *not
+animated* by the take. Those are
 masked out of the loss (``Utterance.channels``), not learned as zero: the FACEGOOD takes have
 no eyes or brows.
 
@@ -36,6 +37,7 @@ from medtalk_core.config import FeaturesConfig
 from medtalk_core.errors import MedtalkError
 
 from .dataset import Utterance
+from .lipsync import STILL
 
 TRAIN_SHARE = 0.85
 """Share of each take's frames (from its start) used for training; the rest validates."""
@@ -66,14 +68,19 @@ def take_targets(curves: ArkitCurves, mapping: ArkitMapping, n_frames: int) -> T
         mapping: the face-board <-> ARKit mapping (``[arkit] mapping``).
         n_frames: 60 fps frames of the take's audio.
 
+    A blendshape whose curve does not move in the take (range below
+    :data:`train.lipsync.STILL`, as ``mouthClose`` in the FACEGOOD takes, which never animate
+    it) counts as absent: its controls are masked, not taught to stay at rest.
+
     Raises:
         MedtalkError: the curves cover fewer than 2 of the audio's frames, or none of their
-            blendshapes names a face-board control in the mapping.
+            moving blendshapes names a face-board control in the mapping.
     """
-    part = restricted(mapping, curves.names)
+    moving = tuple(n for j, n in enumerate(curves.names) if np.ptp(curves.curves[:, j]) >= STILL)
+    part = restricted(mapping, moving)
     channels = (part.weights != 0).any(0)
     if not channels.any():
-        raise MedtalkError(f"none of the take's blendshapes ({', '.join(curves.names)}) names a "
+        raise MedtalkError(f"none of the take's moving blendshapes ({', '.join(moving)}) names a "
                            "face-board control in the [arkit] mapping")
     t = np.arange(n_frames) / rig.FPS
     inside = np.flatnonzero((t >= curves.times[0] - 1e-9) & (t <= curves.times[-1] + 1e-9))
@@ -82,7 +89,9 @@ def take_targets(curves: ArkitCurves, mapping: ArkitMapping, n_frames: int) -> T
                            f"fewer than 2 frames of the audio ({n_frames / rig.FPS:.2f} s)")
     shapes = np.zeros((len(inside), len(ARKIT_NAMES)), np.float32)
     for j, name in enumerate(curves.names):
-        shapes[:, ARKIT_NAMES.index(name)] = np.interp(t[inside], curves.times, curves.curves[:, j])
+        if name in moving:
+            shapes[:, ARKIT_NAMES.index(name)] = np.interp(t[inside], curves.times,
+                                                       curves.curves[:, j])
     return TakeTargets(int(inside[0]), part.to_rig(shapes), channels)
 
 
