@@ -1,0 +1,155 @@
+"""``medtalk render``: a take and its audio -> an MP4 of the 2-D vector face, to share a take
+without Unreal.
+
+The take is any file ``medtalk infer`` (or ``medtalk stream --record``) writes: EmoFace ``.txt``,
+``.csv`` (header ``time,...``) or ``.json`` (:func:`medtalk_core.rigio.read_rig`), or an
+``--arkit`` Live Link Face CSV take (header ``Timecode,...``, read by
+:func:`medtalk_core.arkit_csv.read_arkit_csv` and mapped back to the face board by the
+``[arkit] mapping``, :meth:`~medtalk_core.arkit_map.ArkitMapping.to_rig`). Each video frame
+shows the rig frame at its time (:func:`video_rows`), drawn by
+:class:`~medtalk_core.face_raster.FaceRasterizer` and encoded with the audio by
+:func:`medtalk_core.video.write_mp4`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import rig
+from .errors import MedtalkError
+
+FPS_CHOICES = (30, 60)
+DEFAULT_SIZE = "640x800"
+MAX_GAP_S = 1.0
+"""Largest difference in seconds between the take's and the audio's durations: more, and the
+audio is not the take's."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("result", type=Path,
+                   help="the take: .txt, .csv or .json from medtalk infer / stream --record, or "
+                        "a Live Link Face CSV from medtalk infer --arkit")
+    p.add_argument("--audio", required=True, type=Path, help="the take's audio (WAV, FLAC, OGG)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="OUT.mp4")
+    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=30,
+                   help="video frames per second (default 30)")
+    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH",
+                   help=f"video size in pixels, even numbers (default {DEFAULT_SIZE})")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"WxH"`` -> ``(W, H)``, both even and in [16, 4096].
+
+    Raises:
+        MedtalkError: not of that form, odd or out of range.
+    """
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise MedtalkError(f"--size {text}: expected WIDTHxHEIGHT in pixels, e.g. 640x800") from None
+    if not all(16 <= v <= 4096 and v % 2 == 0 for v in (w, h)):
+        raise MedtalkError(f"--size {text}: width and height must be even numbers in [16, 4096] "
+                           "(H.264 yuv420p)")
+    return w, h
+
+
+def _is_live_link_face(path: Path) -> bool:
+    """Whether a CSV's header names ``Timecode`` first (a Live Link Face take), not ``time``."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline().split(",", 1)[0]
+    except (OSError, UnicodeDecodeError) as e:
+        raise MedtalkError(f"cannot read {path}: {' '.join(str(e).split())}") from None
+    return first.strip().lower() == "timecode"
+
+
+def resample(times: np.ndarray, values: np.ndarray, fps: int = rig.FPS) -> np.ndarray:
+    """Rows ``values`` float ``(N, C)`` at ``times`` float ``(N,)`` seconds (increasing, from 0)
+    -> float32 ``(floor(times[-1] * fps) + 1, C)`` at ``fps``, linearly interpolated."""
+    grid = np.arange(int(np.floor(times[-1] * fps + 1e-6)) + 1) / fps
+    return np.stack([np.interp(grid, times, col) for col in values.T], 1).astype(np.float32)
+
+
+def read_take(path: str | os.PathLike, mapping=None) -> np.ndarray:
+    """The rig frames float32 ``(T, 174)`` at 60 fps of a take in any format (module docstring);
+    ``mapping`` the :class:`~medtalk_core.arkit_map.ArkitMapping` of Live Link Face takes (None:
+    the default mapping).
+
+    Raises:
+        MedtalkError: missing or unreadable file, an unknown extension, a malformed take, no frames.
+    """
+    from .arkit import ARKIT_NAMES
+    from .arkit_csv import read_arkit_csv
+    from .arkit_map import DEFAULT
+    from .rigio import check_format, read_rig
+
+    path = Path(path)
+    if not path.is_file():
+        raise MedtalkError(f"take not found: {path}")
+    if check_format(path) == ".csv" and _is_live_link_face(path):
+        curves = read_arkit_csv(path)
+        shapes = np.zeros((len(curves.times), len(ARKIT_NAMES)))
+        for j, name in enumerate(curves.names):
+            shapes[:, ARKIT_NAMES.index(name)] = curves.curves[:, j]
+        frames = (mapping or DEFAULT).to_rig(resample(curves.times, shapes))
+    else:
+        frames = read_rig(path)
+    if len(frames) == 0:
+        raise MedtalkError(f"{path}: the take has no frames")
+    if not np.isfinite(frames).all():
+        raise MedtalkError(f"{path}: the take has NaN or infinite values")
+    return frames
+
+
+def video_rows(n_frames: int, fps: int) -> np.ndarray:
+    """int64 indices of the 60 fps rig frames the video frames at ``fps`` show: video frame ``k``
+    (at ``k / fps`` s) shows rig frame ``floor(k * 60 / fps)``; ``floor(n_frames * fps / 60)``
+    video frames."""
+    return np.arange(n_frames * fps // rig.FPS) * rig.FPS // fps
+
+
+def _check_paths(args) -> tuple[int, int]:
+    from .rigio import check_target
+
+    if args.output.suffix.lower() != ".mp4":
+        raise MedtalkError(f"output {args.output}: the video is an MP4, name it .mp4")
+    size = parse_size(args.size)
+    check_target(args.output, (args.result, args.audio))
+    return size
+
+
+def _mapping(args, path: Path):
+    """The ``[arkit] mapping`` (read only for a Live Link Face take)."""
+    from .arkit_map import load_mapping
+    from .config import load_config
+
+    if path.suffix.lower() == ".csv" and path.is_file() and _is_live_link_face(path):
+        return load_mapping(load_config(args.config).arkit.mapping)
+    return None
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from .audio import load_audio
+    from .face_raster import FaceRasterizer
+    from .video import write_mp4
+
+    width, height = _check_paths(args)
+    frames = read_take(args.result, _mapping(args, args.result))
+    seconds = len(load_audio(args.audio)) / 16000
+    take_s = len(frames) / rig.FPS
+    if abs(seconds - take_s) > MAX_GAP_S:
+        raise MedtalkError(f"{args.result} is {take_s:.2f} s but {args.audio} {seconds:.2f} s: "
+                           "not the take's audio")
+    rows = frames[video_rows(len(frames), args.fps)]
+    raster = FaceRasterizer(width, height)
+    pictures = (raster(v) for v in tqdm(rows, unit="frame", desc="render", disable=None))
+    write_mp4(args.output, pictures, width, height, args.fps, args.audio)
+    print(f"{args.output}: {len(rows)} frames at {args.fps} fps, {width}x{height}, "
+          f"{len(rows) / args.fps:.2f} s, audio {args.audio.name}")
+    return 0
