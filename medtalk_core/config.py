@@ -219,6 +219,18 @@ class ArkitConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RenderConfig:
+    """``[render]``: ``medtalk render``'s defaults: ``fps`` (30 or 60) and ``size``
+    (``"WxH"`` px, even) of the video, ``background`` the colour around the face (``"#rrggbb"``),
+    ``max_gap_s`` the seconds the audio's duration may differ from the take's."""
+
+    fps: int
+    size: str
+    background: str
+    max_gap_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class LiveConfig:
     """``[live]``: the live engine and the stream model it runs (the comments of config.toml)."""
 
@@ -291,6 +303,7 @@ class Config:
     stream: StreamConfig
     live: LiveConfig
     arkit: ArkitConfig
+    render: RenderConfig
     guidance: GuidanceConfig
     ablations: AblationsConfig = field(repr=False)
 

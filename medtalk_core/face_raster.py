@@ -1,7 +1,7 @@
 """The 2-D vector face of a rig frame (:mod:`medtalk_core.face2d`) as an RGB image, with Pillow.
 
 The view box (``VIEW_W`` x ``VIEW_H`` = 320 x 400 px) is scaled uniformly to fit the image and
-centred on a :data:`BACKGROUND` canvas. Shapes are drawn back to front at :data:`SUPERSAMPLE`
+centred on a background colour (``[render] background``). Shapes are drawn back to front at :data:`SUPERSAMPLE`
 times the image size and the picture box-filtered down, which anti-aliases the edges.
 """
 
@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import MedtalkError
 from .face2d import VIEW_H, VIEW_W, FaceShape, face_shapes
-
-BACKGROUND = "#23272e"
-"""Colour around the face."""
 
 SUPERSAMPLE = 2
 """Drawing scale over the output size (2: four samples per pixel)."""
 
 
 class FaceRasterizer:
-    """Draws faces of ``width`` x ``height`` px.
+    """Draws faces of ``width`` x ``height`` px on ``background``.
 
     Args:
         width, height: image size in pixels (>= 1).
+        background: colour around the face, ``"#rrggbb"``.
+
+    Raises:
+        MedtalkError: ``background`` is not a colour Pillow knows.
     """
 
-    def __init__(self, width: int, height: int):
+    def __init__(self, width: int, height: int, background: str):
+        from PIL import ImageColor
+
+        try:
+            self.background = ImageColor.getrgb(background)
+        except ValueError:
+            raise MedtalkError(f"background {background!r} is not a colour such as "
+                               "\"#23272e\"") from None
         self.width, self.height = int(width), int(height)
         scale = min(self.width / VIEW_W, self.height / VIEW_H)
         self.scale = scale * SUPERSAMPLE
@@ -39,7 +48,7 @@ class FaceRasterizer:
         from PIL import Image, ImageDraw
 
         size = (self.width * SUPERSAMPLE, self.height * SUPERSAMPLE)
-        image = Image.new("RGB", size, BACKGROUND)
+        image = Image.new("RGB", size, self.background)
         draw = ImageDraw.Draw(image)
         for shape in shapes:
             pts = [tuple(p) for p in (shape.points * self.scale + self.offset).tolist()]

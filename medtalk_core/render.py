@@ -8,7 +8,8 @@ The take is any file ``medtalk infer`` (or ``medtalk stream --record``) writes: 
 ``[arkit] mapping``, :meth:`~medtalk_core.arkit_map.ArkitMapping.to_rig`). Each video frame
 shows the rig frame at its time (:func:`video_rows`), drawn by
 :class:`~medtalk_core.face_raster.FaceRasterizer` and encoded with the audio by
-:func:`medtalk_core.video.write_mp4`.
+:func:`medtalk_core.video.write_mp4`. ``[render]`` holds the defaults of ``--fps`` and
+``--size``, the background colour and how far the audio's duration may stray from the take's.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ from . import rig
 from .errors import MedtalkError
 
 FPS_CHOICES = (30, 60)
-DEFAULT_SIZE = "640x800"
-MAX_GAP_S = 1.0
-"""Largest difference in seconds between the take's and the audio's durations: more, and the
-audio is not the take's."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,10 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "a Live Link Face CSV from medtalk infer --arkit")
     p.add_argument("--audio", required=True, type=Path, help="the take's audio (WAV, FLAC, OGG)")
     p.add_argument("-o", "--output", required=True, type=Path, help="OUT.mp4")
-    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=30,
-                   help="video frames per second (default 30)")
-    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH",
-                   help=f"video size in pixels, even numbers (default {DEFAULT_SIZE})")
+    p.add_argument("--fps", type=int, choices=FPS_CHOICES,
+                   help="video frames per second (default: [render] fps, 30)")
+    p.add_argument("--size", metavar="WxH",
+                   help="video size in pixels, even numbers (default: [render] size, 640x800)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -112,23 +109,30 @@ def video_rows(n_frames: int, fps: int) -> np.ndarray:
     return np.arange(n_frames * fps // rig.FPS) * rig.FPS // fps
 
 
-def _check_paths(args) -> tuple[int, int]:
+def _settings(args, cfg) -> tuple[int, int, int]:
+    """``(fps, width, height)`` of the video: the options, else ``[render]``; the output checked.
+
+    Raises:
+        MedtalkError: an output not named .mp4 or not writable, a bad size or rate.
+    """
     from .rigio import check_target
 
     if args.output.suffix.lower() != ".mp4":
         raise MedtalkError(f"output {args.output}: the video is an MP4, name it .mp4")
-    size = parse_size(args.size)
+    fps = args.fps or cfg.fps
+    if fps not in FPS_CHOICES:
+        raise MedtalkError(f"[render] fps = {fps}: must be 30 or 60")
+    width, height = parse_size(args.size or cfg.size)
     check_target(args.output, (args.result, args.audio))
-    return size
+    return fps, width, height
 
 
-def _mapping(args, path: Path):
+def _mapping(cfg, path: Path):
     """The ``[arkit] mapping`` (read only for a Live Link Face take)."""
     from .arkit_map import load_mapping
-    from .config import load_config
 
     if path.suffix.lower() == ".csv" and path.is_file() and _is_live_link_face(path):
-        return load_mapping(load_config(args.config).arkit.mapping)
+        return load_mapping(cfg.arkit.mapping)
     return None
 
 
@@ -136,20 +140,22 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from .audio import load_audio
+    from .config import load_config
     from .face_raster import FaceRasterizer
     from .video import write_mp4
 
-    width, height = _check_paths(args)
-    frames = read_take(args.result, _mapping(args, args.result))
+    cfg = load_config(args.config)
+    fps, width, height = _settings(args, cfg.render)
+    raster = FaceRasterizer(width, height, cfg.render.background)
+    frames = read_take(args.result, _mapping(cfg, args.result))
     seconds = len(load_audio(args.audio)) / 16000
     take_s = len(frames) / rig.FPS
-    if abs(seconds - take_s) > MAX_GAP_S:
+    if abs(seconds - take_s) > cfg.render.max_gap_s:
         raise MedtalkError(f"{args.result} is {take_s:.2f} s but {args.audio} {seconds:.2f} s: "
-                           "not the take's audio")
-    rows = frames[video_rows(len(frames), args.fps)]
-    raster = FaceRasterizer(width, height)
+                           f"not the take's audio ([render] max_gap_s = {cfg.render.max_gap_s:g})")
+    rows = frames[video_rows(len(frames), fps)]
     pictures = (raster(v) for v in tqdm(rows, unit="frame", desc="render", disable=None))
-    write_mp4(args.output, pictures, width, height, args.fps, args.audio)
-    print(f"{args.output}: {len(rows)} frames at {args.fps} fps, {width}x{height}, "
-          f"{len(rows) / args.fps:.2f} s, audio {args.audio.name}")
+    write_mp4(args.output, pictures, width, height, fps, args.audio)
+    print(f"{args.output}: {len(rows)} frames at {fps} fps, {width}x{height}, "
+          f"{len(rows) / fps:.2f} s, audio {args.audio.name}")
     return 0

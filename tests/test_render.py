@@ -69,7 +69,7 @@ def test_render_a_real_take(take, tmp_path):
     assert hair.mean() < 2
 
 
-def test_render_a_live_link_face_take_at_60_fps(take, tmp_path):
+def test_render_a_live_link_face_take_with_config_and_flags(take, tmp_path):
     frames, _ = take
     csv = tmp_path / "take.csv"
     write_take(csv, frames, DEFAULT)
@@ -77,8 +77,10 @@ def test_render_a_live_link_face_take_at_60_fps(take, tmp_path):
     assert back.shape == frames.shape
     np.testing.assert_allclose(back, DEFAULT.to_rig(DEFAULT.to_arkit(frames)), atol=1e-5)
     out = tmp_path / "take.mp4"
-    r = run_medtalk("render", str(csv), "--audio", str(CLIP), "-o", str(out), "--fps", "60",
-                    "--size", "160x200")
+    config = tmp_path / "small.toml"
+    config.write_text('[render]\nsize = "160x200"\nfps = 30\n')  # --fps overrides the config
+    r = run_medtalk("--config", str(config), "render", str(csv), "--audio", str(CLIP),
+                    "-o", str(out), "--fps", "60")
     assert r.returncode == 0, r.stderr
     assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == len(frames)
     assert "160x200" in probe(out)
@@ -113,7 +115,8 @@ def fake_ffmpeg(tmp_path, monkeypatch):
 
 
 CASES = ["missing audio", "not audio", "other audio", "missing take", "garbage take",
-         "narrow take", "avi output", "odd size", "missing folder", "ffmpeg fails"]
+         "narrow take", "avi output", "odd size", "missing folder", "ffmpeg fails",
+         "config fps", "config background"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -126,7 +129,7 @@ def test_errors_are_one_line_exit_2_nothing_left(tmp_path, capsys, request, case
     rigio.write_rig(take, np.zeros((120, 174), np.float32))
     audio = work / "take.wav"
     sf.write(audio, np.zeros(32000, np.float32), 16000)
-    out, extra = work / "out.mp4", []
+    out, extra, config = work / "out.mp4", [], []
     if case == "missing audio":
         audio = work / "none.wav"
     elif case == "not audio":
@@ -146,12 +149,17 @@ def test_errors_are_one_line_exit_2_nothing_left(tmp_path, capsys, request, case
         extra = ["--size", "641x800"]
     elif case == "missing folder":
         out = work / "no" / "out.mp4"
-    else:
+    elif case == "ffmpeg fails":
         request.getfixturevalue("fake_ffmpeg")
+    else:
+        setting = "fps = 24" if case == "config fps" else 'background = "skin"'
+        (tmp_path / "c.toml").write_text(f"[render]\n{setting}\n")
+        config = ["--config", str(tmp_path / "c.toml")]
     before = sorted(p.name for p in work.iterdir())
-    code = main(["render", str(take), "--audio", str(audio), "-o", str(out), *extra])
+    code = main([*config, "render", str(take), "--audio", str(audio), "-o", str(out), *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
     assert sorted(p.name for p in work.iterdir()) == before
-    if case == "ffmpeg fails":
-        assert "encoder broke" in err[0]
+    needle = {"ffmpeg fails": "encoder broke", "config fps": "fps", "other audio": "not the take",
+              "config background": "skin"}.get(case, "")
+    assert needle in err[0]
