@@ -71,17 +71,18 @@ def resample(times: np.ndarray, values: np.ndarray, fps: int = rig.FPS) -> np.nd
     return np.stack([np.interp(grid, times, col) for col in values.T], 1).astype(np.float32)
 
 
-def read_take(path: str | os.PathLike, mapping=None) -> np.ndarray:
+def read_take(path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> np.ndarray:
     """The rig frames float32 ``(T, 174)`` at 60 fps of a take in any format (module docstring);
-    ``mapping`` the :class:`~medtalk_core.arkit_map.ArkitMapping` of Live Link Face takes (None:
-    the default mapping).
+    ``mapping`` the ARKit mapping file of Live Link Face takes (``[arkit] mapping``; None or "":
+    the default table, :func:`~medtalk_core.arkit_map.load_mapping`).
 
     Raises:
-        MedtalkError: missing or unreadable file, an unknown extension, a malformed take, no frames.
+        MedtalkError: missing or unreadable file, an unknown extension, a malformed take or
+            mapping file, no frames, NaN or infinite values.
     """
     from .arkit import ARKIT_NAMES
     from .arkit_csv import read_arkit_csv
-    from .arkit_map import DEFAULT
+    from .arkit_map import load_mapping
     from .rigio import check_format, read_rig
 
     path = Path(path)
@@ -92,7 +93,7 @@ def read_take(path: str | os.PathLike, mapping=None) -> np.ndarray:
         shapes = np.zeros((len(curves.times), len(ARKIT_NAMES)))
         for j, name in enumerate(curves.names):
             shapes[:, ARKIT_NAMES.index(name)] = curves.curves[:, j]
-        frames = (mapping or DEFAULT).to_rig(resample(curves.times, shapes))
+        frames = load_mapping(mapping).to_rig(resample(curves.times, shapes))
     else:
         frames = read_rig(path)
     if len(frames) == 0:
@@ -127,15 +128,6 @@ def _settings(args, cfg) -> tuple[int, int, int]:
     return fps, width, height
 
 
-def _mapping(cfg, path: Path):
-    """The ``[arkit] mapping`` (read only for a Live Link Face take)."""
-    from .arkit_map import load_mapping
-
-    if path.suffix.lower() == ".csv" and path.is_file() and _is_live_link_face(path):
-        return load_mapping(cfg.arkit.mapping)
-    return None
-
-
 def run(args) -> int:
     from tqdm import tqdm
 
@@ -147,7 +139,7 @@ def run(args) -> int:
     cfg = load_config(args.config)
     fps, width, height = _settings(args, cfg.render)
     raster = FaceRasterizer(width, height, cfg.render.background)
-    frames = read_take(args.result, _mapping(cfg, args.result))
+    frames = read_take(args.result, cfg.arkit.mapping)
     seconds = len(load_audio(args.audio)) / 16000
     take_s = len(frames) / rig.FPS
     if abs(seconds - take_s) > cfg.render.max_gap_s:
