@@ -22,6 +22,8 @@ COMMANDS = {
     "stream": ("bridge.stream", "microphone or file -> face frames, live, over OSC / ZeroMQ"),
     "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a corpus split or one recording; "
                                "--ablations / --disentangle: the evidence of docs/results.md"),
+    "preview": ("bridge.playback", "play a written result in the live preview page, with its "
+                                   "audio in sync"),
     "devices": ("bridge.devices", "list the audio input devices for stream --mic"),
     "bench": ("bridge.bench", "benchmarks of the live path (bench latency, bench skew)"),
 }

@@ -194,7 +194,8 @@ class CorpusConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class StreamConfig:
-    """``[stream]``: the wire (Live Link subject, OSC and ZeroMQ addresses, control port)."""
+    """``[stream]``: the wire (Live Link subject, OSC and ZeroMQ addresses, control port, the
+    preview page's address and frame rate)."""
 
     subject: str
     osc: str
@@ -203,6 +204,8 @@ class StreamConfig:
     zmq_linger_s: float
     names_interval_s: float
     control_port: int
+    preview: str
+    preview_fps: int
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,7 +49,7 @@ _N = 17  # points along a lip or lid curve
 SKIN, SKIN_LINE, SKIN_SHADE = "#f0c8a0", "#8a5a3c", "#c98e6a"
 HAIR, BROW = "#3b2a20", "#4a3426"
 LIP_U, LIP_D, MOUTH, TEETH, TONGUE = "#b9545e", "#c8646c", "#3c1418", "#f6f3ea", "#d9707a"
-SCLERA, IRIS, PUPIL, LID = "#fbfbf8", "#4f7fa8", "#141414", "#5a3a2c"
+SCLERA, IRIS, PUPIL, LID = "#fbfbf8", "#4f7fa8", "#17161a", "#5a3a2c"
 CHEEK = "#ec9f8c"
 
 
