@@ -2,20 +2,18 @@
 without Unreal.
 
 The take is any file ``medtalk infer`` (or ``medtalk stream --record``) writes: EmoFace ``.txt``,
-``.csv`` (header ``time,...``) or ``.json`` (:func:`medtalk_core.rigio.read_rig`), or an
-``--arkit`` Live Link Face CSV take (header ``Timecode,...``, read by
-:func:`medtalk_core.arkit_csv.read_arkit_csv` and mapped back to the face board by the
-``[arkit] mapping``, :meth:`~medtalk_core.arkit_map.ArkitMapping.to_rig`). Each video frame
-shows the rig frame at its time (:func:`video_rows`), drawn by
-:class:`~medtalk_core.face_raster.FaceRasterizer` and encoded with the audio by
-:func:`medtalk_core.video.write_mp4`. ``[render]`` holds the defaults of ``--fps`` and
-``--size``, the background colour and how far the audio's duration may stray from the take's.
+``.csv`` or ``.json``, or an ``--arkit`` Live Link Face CSV take mapped back to the face board
+by the ``[arkit] mapping``; it is read as ``medtalk preview`` reads it
+(:func:`bridge.playback.load_result`). Each video frame shows the rig frame at its time
+(:func:`video_rows`), drawn by :class:`~medtalk_core.face_raster.FaceRasterizer` and encoded with
+the audio by :func:`medtalk_core.video.write_mp4`. ``[render]`` holds the defaults of ``--fps``
+and ``--size``, the background colour and how far the audio's duration may stray from the
+take's.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -54,55 +52,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _is_live_link_face(path: Path) -> bool:
-    """Whether a CSV's header names ``Timecode`` first (a Live Link Face take), not ``time``."""
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            first = f.readline().split(",", 1)[0]
-    except (OSError, UnicodeDecodeError) as e:
-        raise MedtalkError(f"cannot read {path}: {' '.join(str(e).split())}") from None
-    return first.strip().lower() == "timecode"
-
-
-def resample(times: np.ndarray, values: np.ndarray, fps: int = rig.FPS) -> np.ndarray:
-    """Rows ``values`` float ``(N, C)`` at ``times`` float ``(N,)`` seconds (increasing, from 0)
-    -> float32 ``(floor(times[-1] * fps) + 1, C)`` at ``fps``, linearly interpolated."""
-    grid = np.arange(int(np.floor(times[-1] * fps + 1e-6)) + 1) / fps
-    return np.stack([np.interp(grid, times, col) for col in values.T], 1).astype(np.float32)
-
-
-def read_take(path: str | os.PathLike, mapping: str | os.PathLike | None = None) -> np.ndarray:
-    """The rig frames float32 ``(T, 174)`` at 60 fps of a take in any format (module docstring);
-    ``mapping`` the ARKit mapping file of Live Link Face takes (``[arkit] mapping``; None or "":
-    the default table, :func:`~medtalk_core.arkit_map.load_mapping`).
-
-    Raises:
-        MedtalkError: missing or unreadable file, an unknown extension, a malformed take or
-            mapping file, no frames, NaN or infinite values.
-    """
-    from .arkit import ARKIT_NAMES
-    from .arkit_csv import read_arkit_csv
-    from .arkit_map import load_mapping
-    from .rigio import check_format, read_rig
-
-    path = Path(path)
-    if not path.is_file():
-        raise MedtalkError(f"take not found: {path}")
-    if check_format(path) == ".csv" and _is_live_link_face(path):
-        curves = read_arkit_csv(path)
-        shapes = np.zeros((len(curves.times), len(ARKIT_NAMES)))
-        for j, name in enumerate(curves.names):
-            shapes[:, ARKIT_NAMES.index(name)] = curves.curves[:, j]
-        frames = load_mapping(mapping).to_rig(resample(curves.times, shapes))
-    else:
-        frames = read_rig(path)
-    if len(frames) == 0:
-        raise MedtalkError(f"{path}: the take has no frames")
-    if not np.isfinite(frames).all():
-        raise MedtalkError(f"{path}: the take has NaN or infinite values")
-    return frames
-
-
 def video_rows(n_frames: int, fps: int) -> np.ndarray:
     """int64 indices of the 60 fps rig frames the video frames at ``fps`` show: video frame ``k``
     (at ``k / fps`` s) shows rig frame ``floor(k * 60 / fps)``; ``floor(n_frames * fps / 60)``
@@ -136,10 +85,12 @@ def run(args) -> int:
     from .face_raster import FaceRasterizer
     from .video import write_mp4
 
+    from bridge.playback import load_result
+
     cfg = load_config(args.config)
     fps, width, height = _settings(args, cfg.render)
     raster = FaceRasterizer(width, height, cfg.render.background)
-    frames = read_take(args.result, cfg.arkit.mapping)
+    frames = load_result(args.result, cfg.arkit.mapping)
     seconds = len(load_audio(args.audio)) / 16000
     take_s = len(frames) / rig.FPS
     if abs(seconds - take_s) > cfg.render.max_gap_s:
