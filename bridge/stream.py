@@ -6,6 +6,7 @@
                    [--livelinkface [[HOST:]PORT]] [--livelinkface-subject NAME]
                    [--vmc [[HOST:]PORT]] [--vrm 0|1]
                    [--record OUT.txt|csv|json] [--control HOST:PORT | --no-control]
+                   [--preview [[HOST:]PORT]]
                    [--intensity SCALE] [--blend S] [--no-blinks]
                    [--checkpoint P | --lookahead-ms 40|240]
 
@@ -18,7 +19,9 @@ default, to ``[stream] osc``; ZeroMQ with ``--zmq``; the ARKit 52 blendshapes (`
 Live Link Face packets with ``--livelinkface`` (Unreal, no plugin: ``docs/unreal.md``) and as VMC
 blendshapes with ``--vmc`` (VRM avatars: ``docs/vmc.md``). Packets follow ``docs/protocol.md``; the OSC
 control port (``[stream] control_port``) is ``bridge/controls.py``, the hotkeys
-``bridge/hotkeys.py``.
+``bridge/hotkeys.py``. ``--preview`` serves the live preview page (``bridge/preview_sink.py``,
+``docs/preview.md``): the face drawn in 2-D, the face board, and buttons that send the control
+port's messages.
 
 Start-up order: the arguments are checked, then what another stream could hold is claimed (the
 control port, the ZeroMQ endpoint; a second stream on the same ports fails here, in well under a
@@ -79,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ctl.add_argument("--control", metavar="HOST:PORT",
                      help="OSC control port to bind (default: 127.0.0.1:[stream] control_port)")
     ctl.add_argument("--no-control", action="store_true", help="no OSC control port")
+    parser.add_argument("--preview", nargs="?", const="", metavar="[HOST:]PORT",
+                        help="also serve the live preview page at http://HOST:PORT/ "
+                             "(default: [stream] preview of the config, 127.0.0.1:8780)")
     parser.add_argument("--intensity", type=float, default=1.0, metavar="SCALE",
                         help="intensity scale at start, in [0, 2] (default 1; + / - and "
                              "/medtalk/intensity change it)")
@@ -89,8 +95,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def open_sinks(args: argparse.Namespace, config: Config) -> list:
-    """The sinks the arguments ask for, opened (ZeroMQ bound, the ARKit mapping read).
+def open_sinks(args: argparse.Namespace, config: Config, control=None) -> list:
+    """The sinks the arguments ask for, opened (ZeroMQ bound, the ARKit mapping read, the
+    preview page served; ``control``: the stream's :class:`bridge.controls.ControlServer`, which
+    takes the preview page's control messages).
 
     Raises:
         MedtalkError: no sink asked for, a bad address, subject or mapping file, an endpoint that
@@ -106,9 +114,13 @@ def open_sinks(args: argparse.Namespace, config: Config) -> list:
     if args.zmq is not None:
         makers.append(lambda: ZmqSink(args.zmq or cfg.zmq, subject,
                                       warmup_s=cfg.zmq_warmup_s, linger_s=cfg.zmq_linger_s))
+    if args.preview is not None:
+        from .preview_sink import PreviewSink
+
+        makers.append(lambda: PreviewSink(args.preview or cfg.preview, control, cfg.preview_fps))
     if not makers and not args.record:
-        raise MedtalkError("nothing to stream to: --no-osc needs --zmq, --livelinkface, --vmc "
-                           "or --record")
+        raise MedtalkError("nothing to stream to: --no-osc needs --zmq, --livelinkface, --vmc, "
+                           "--preview or --record")
     sinks = []
     try:
         for make in makers:
@@ -200,7 +212,7 @@ class Claims:
             if not args.no_control:
                 self.control = ControlServer(
                     args.control or f"{cfg.live.control_host}:{cfg.stream.control_port}")
-            self.sinks = open_sinks(args, cfg)
+            self.sinks = open_sinks(args, cfg, self.control)
             if args.record:
                 from .recorder import Recorder
 

@@ -18,9 +18,12 @@ COMMANDS = {
     "synth": ("train.corpus.synth", "make the synthetic training corpus (EmoFace layout)"),
     "train": ("train.run", "train MEDTalk (stages 1-4), its live fine-tune or a baseline"),
     "infer": ("medtalk_core.infer", "audio file -> 174 face-board controls at 60 fps"),
+    "render": ("medtalk_core.render", "a take and its audio -> an MP4 of the 2-D face"),
     "stream": ("bridge.stream", "microphone or file -> face frames, live, over OSC / ZeroMQ"),
     "eval": ("train.evaluate", "MLE, MEE, EIE and FRD on a corpus split or one recording; "
                                "--ablations / --disentangle: the evidence of docs/results.md"),
+    "preview": ("bridge.playback", "play a written result in the live preview page, with its "
+                                   "audio in sync"),
     "devices": ("bridge.devices", "list the audio input devices for stream --mic"),
     "bench": ("bridge.bench", "benchmarks of the live path (bench latency, bench skew)"),
 }

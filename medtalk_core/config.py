@@ -195,7 +195,8 @@ class CorpusConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class StreamConfig:
-    """``[stream]``: the wire (Live Link subject, OSC and ZeroMQ addresses, control port)."""
+    """``[stream]``: the wire (Live Link subject, OSC and ZeroMQ addresses, control port, the
+    preview page's address and frame rate)."""
 
     subject: str
     osc: str
@@ -204,6 +205,8 @@ class StreamConfig:
     zmq_linger_s: float
     names_interval_s: float
     control_port: int
+    preview: str
+    preview_fps: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,6 +220,18 @@ class ArkitConfig:
     livelinkface: str
     vmc: str
     device_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderConfig:
+    """``[render]``: ``medtalk render``'s defaults: ``fps`` (30 or 60) and ``size``
+    (``"WxH"`` px, even) of the video, ``background`` the colour around the face (``"#rrggbb"``),
+    ``max_gap_s`` the seconds the audio's duration may differ from the take's."""
+
+    fps: int
+    size: str
+    background: str
+    max_gap_s: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,6 +307,7 @@ class Config:
     stream: StreamConfig
     live: LiveConfig
     arkit: ArkitConfig
+    render: RenderConfig
     guidance: GuidanceConfig
     ablations: AblationsConfig = field(repr=False)
 

@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arkit", action="store_true",
                    help="write OUT.csv as a Live Link Face take: the ARKit 52 blendshapes "
                         "([arkit] mapping) and head/eye rotations at 60 fps")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw the jaw, lips, brows and emotion intensity over time, with "
+                        "the transcript's words, as a PNG")
 
 
 MAX_INTENSITY = 2.0
@@ -98,6 +101,15 @@ def _arkit_mapping(config: str | None):
     return load_mapping(load_config(config).arkit.mapping)
 
 
+def _plot(path: Path, audio: Path, take: Take, spec: EmotionSpec) -> None:
+    """Write the ``--plot`` figure of ``take`` (:mod:`medtalk_core.take_plot`)."""
+    from .take_plot import take_series, write_plot
+
+    anim = take.animation
+    series = take_series(anim.frames, anim.intensity, anim.transcript.words, anim.transcript.spans)
+    write_plot(path, series, f"{audio.name}: {take.seconds:.2f} s, {spec.describe()}")
+
+
 def run(args) -> int:
     from .rigio import check_output, write_rig
     from .steering import spec_from_args
@@ -106,6 +118,10 @@ def run(args) -> int:
 
     if check_output(args.output, (args.audio,)) != ".csv" and args.arkit:
         raise MedtalkError(f"--arkit writes a CSV take: the output must be .csv, not {args.output}")
+    if args.plot:
+        from .take_plot import check_plot_path
+
+        check_plot_path(args.plot, (args.audio, args.output))
     mapping = _arkit_mapping(args.config) if args.arkit else None
     check_intensity(args.intensity)
     spec = spec_from_args(args.emotion, args.text, args.image)
@@ -118,6 +134,8 @@ def run(args) -> int:
         write_take(args.output, anim.frames, mapping)
     else:
         write_rig(args.output, anim.frames)
+    if args.plot:
+        _plot(args.plot, args.audio, take, spec)
     print(f"{args.output}: {len(anim.frames)} frames ({take.seconds:.2f} s, {spec.describe()}); "
           f"transcript: {' '.join(anim.transcript.words) or '(none)'}; "
           f"RTF {take.elapsed / max(take.seconds, 1e-9):.3f}")

@@ -13,6 +13,8 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +26,30 @@ FORMATS = (".txt", ".csv", ".json")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename
+    (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
 
-    A reader never sees a half-written file, and a failure leaves no file behind. The file's
-    mode follows the umask (as ``open`` would create it), not ``mkstemp``'s 0600.
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file in ``path``'s folder for the block to write by name; renamed to ``path``
+    when the block ends, deleted if it raises.
+
+    A reader never sees a half-written file, and a failure leaves no file behind (an existing
+    ``path`` is kept). The file's mode follows the umask (as ``open`` would create it), not
+    ``mkstemp``'s 0600. Its name ends in ``.tmp``: a writer that picks a format by the extension
+    must be told the format.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        try:
+            os.fchmod(fd, 0o666 & ~current_umask())
+        finally:
+            os.close(fd)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -52,22 +67,33 @@ def check_output(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] 
     """Check, before any work, that a rig can be written to ``path``; returns its format.
 
     Raises:
-        MedtalkError: unknown extension; ``path`` is a folder, lies in a missing or unwritable
-            folder, or is one of ``inputs`` (it would overwrite them).
+        MedtalkError: unknown extension, or a target :func:`check_target` refuses.
+    """
+    ext = check_format(path)
+    check_target(path, inputs)
+    return ext
+
+
+def check_target(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = (),
+                 what: str = "output") -> None:
+    """Check, before any work, that a file can be written to ``path`` (any format); ``what``
+    names it in the message.
+
+    Raises:
+        MedtalkError: ``path`` is a folder, lies in a missing or unwritable folder, or is one of
+            ``inputs`` (it would overwrite them).
     """
     path = Path(path)
-    ext = check_format(path)
     folder = path.parent
     if path.is_dir():
-        raise MedtalkError(f"output {path} is a folder: name a file")
+        raise MedtalkError(f"{what} {path} is a folder: name a file")
     if not folder.is_dir():
-        raise MedtalkError(f"output folder does not exist: {folder}")
+        raise MedtalkError(f"{what} folder does not exist: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise MedtalkError(f"output folder is not writable: {folder}")
+        raise MedtalkError(f"{what} folder is not writable: {folder}")
     for src in inputs:
         if path.exists() and Path(src).exists() and os.path.samefile(path, src):
-            raise MedtalkError(f"output {path} is the input {src}: it would be overwritten")
-    return ext
+            raise MedtalkError(f"{what} {path} is the input {src}: it would be overwritten")
 
 
 def check_format(path: str | os.PathLike) -> str:
