@@ -232,7 +232,11 @@ def test_medtalk_preview_plays_the_recording_with_its_audio(live, browser):
         assert numbers == sorted(numbers) and numbers[-1] > numbers[0]
         if SHOTS:
             browser.save_screenshot(str(Path(SHOTS) / "preview-playback.png"))
-        browser.find_element("id", "play").click()  # pause, then scrub to frame 30
+        browser.refresh()  # a reload: a new connection, the same player
+        wait_for(lambda: browser.execute_script("return window.preview.hello !== null"), 20,
+                 "the page after a reload")
+        if browser.execute_script("return playback.playing"):
+            browser.find_element("id", "play").click()  # pause, then scrub to frame 30
         browser.execute_script("const s = document.getElementById('scrub'); s.value = 30;"
                                "s.dispatchEvent(new Event('input'));")
         wait_for(lambda: page_frames(browser)[-1]["frame"] == 30, 10, "frame 30 after a seek")

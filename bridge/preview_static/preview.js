@@ -38,6 +38,7 @@ function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) {
     ws.send(JSON.stringify(message));
     preview.sent.push(message);
+    if (preview.sent.length > 100) preview.sent.shift();
   }
 }
 
