@@ -101,23 +101,24 @@ def test_live_sink_serves_the_page_and_frames_in_order_thinned_to_30_fps():
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(sink.url + "nothing", timeout=5)
 
-        async def client():
+        async def client(frames: range):
             async with connect(sink.url.replace("http", "ws") + "ws") as ws:
                 hello = json.loads(await ws.recv())
                 assert hello["type"] == "hello" and hello["mode"] == "live"
                 assert hello["names"] == list(rig.CONTROL_NAMES) and hello["fps"] == rig.FPS
                 assert hello["control"] is False and hello["emotions"] == list(rig.EMOTIONS)
-                feeder = asyncio.get_running_loop().run_in_executor(None, feed, sink,
-                                                                    range(240))
+                feeder = asyncio.get_running_loop().run_in_executor(None, feed, sink, frames)
                 got = []
-                while not got or got[-1]["frame"] < 238:
+                while not got or got[-1]["frame"] < frames[-2]:
                     got += await receive(ws, 1)
                 await feeder
                 return got
 
-        got = asyncio.run(client())
+        got = asyncio.run(client(range(240)))
+        again = asyncio.run(client(range(240, 480)))  # a reload: a new connection, new frames
     finally:
         sink.close()
+    assert again[-1]["frame"] == 478 and sink.server.connections == 2
     frames = [m["frame"] for m in got]
     assert frames == sorted(set(frames)) and frames[-1] == 238  # in order, the last one too
     assert all(b - a >= 2 for a, b in zip(frames, frames[1:]))  # thinned to 30 fps at most
@@ -265,3 +266,14 @@ def test_medtalk_preview_of_bad_audio_or_unknown_format_is_a_one_line_error(tmp_
         result = run_medtalk("preview", *(str(tmp_path / a) if "." in a else a for a in args),
                              "--port", str(free_port()), timeout=60)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_stream_bad_preview_address_is_a_one_line_error(tmp_path):
+    from test_stream import run_stream, speech_clip
+
+    clip, _ = speech_clip(tmp_path, 0.2)
+    result = run_stream("--file", clip, "--emotion", "happy", "--no-osc", "--no-control",
+                        "--preview", "127.0.0.1:99999")
+    assert result.returncode == 2
+    assert result.stderr.startswith("medtalk stream: error: bad --preview address")
+    assert result.stderr.count("\n") == 1
