@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import threading
 from importlib import resources
@@ -192,7 +193,8 @@ class PreviewServer:
         if not self._ready.wait(START_TIMEOUT_S):
             self._error = OSError("the server did not start")
         if self._error is not None:
-            what = f"{self.host}:{self.port}: cannot bind: {self._error.strerror or self._error}"
+            reason = os.strerror(self._error.errno) if self._error.errno else self._error
+            what = f"{self.host}:{self.port}: cannot bind: {reason}"
             if required:
                 self.close()
                 raise MedtalkError(f"preview address {what}")

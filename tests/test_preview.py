@@ -258,6 +258,17 @@ def test_medtalk_preview_of_a_bad_result_is_a_one_line_error(tmp_path, content, 
     assert result.stderr.count("\n") == 1
 
 
+def test_medtalk_preview_on_a_port_in_use_is_a_one_line_error(tmp_path):
+    rigio.write_rig(tmp_path / "r.txt", np.zeros((3, rig.NUM_CONTROLS), np.float32))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run_medtalk("preview", str(tmp_path / "r.txt"), "--port",
+                             str(busy.getsockname()[1]), timeout=60)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "cannot bind" in result.stderr
+
+
 def test_medtalk_preview_of_bad_audio_or_unknown_format_is_a_one_line_error(tmp_path):
     rigio.write_rig(tmp_path / "r.txt", np.zeros((3, rig.NUM_CONTROLS), np.float32))
     (tmp_path / "noise.wav").write_bytes(b"not audio at all")
