@@ -63,7 +63,7 @@ def browser():
     chrome.quit()
 
 
-class Recorder(threading.Thread):
+class WsRecorder(threading.Thread):
     """A plain WebSocket client of the page's /ws, keeping every message until the server
     goes away."""
 
@@ -100,7 +100,7 @@ def live(tmp_path_factory, browser):
          "--emotion", "neutral", "--no-osc", "--preview", f"127.0.0.1:{port}", "--record", str(recording),
          "--control", f"127.0.0.1:{free_port()}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    client = Recorder(url.replace("http", "ws") + "ws")
+    client = WsRecorder(url.replace("http", "ws") + "ws")
     client.start()
 
     def page_loaded():
@@ -222,8 +222,11 @@ def test_medtalk_preview_plays_the_recording_with_its_audio(live, browser):
         wait_for(loaded, 20, "the playback page")
         hello = browser.execute_script("return window.preview.hello")
         assert hello["mode"] == "playback" and hello["audio"] is True and hello["frames"] > 60
+        wait_for(lambda: not browser.execute_script("return playback.pending"), 10,
+                 "the audio to start or refuse")
         if not browser.execute_script("return playback.playing"):
             browser.find_element("id", "play").click()  # autoplay refused: press play
+        wait_for(lambda: browser.execute_script("return playback.playing"), 10, "playing")
         wait_for(lambda: len({m["frame"] for m in page_frames(browser)}) >= 15, 20,
                  "15 frames of playback")
         audio_time = browser.execute_script("return document.getElementById('audio').currentTime")
@@ -235,6 +238,8 @@ def test_medtalk_preview_plays_the_recording_with_its_audio(live, browser):
         browser.refresh()  # a reload: a new connection, the same player
         wait_for(lambda: browser.execute_script("return window.preview.hello !== null"), 20,
                  "the page after a reload")
+        wait_for(lambda: not browser.execute_script("return playback.pending"), 10,
+                 "the audio to start or refuse")
         if browser.execute_script("return playback.playing"):
             browser.find_element("id", "play").click()  # pause, then scrub to frame 30
         browser.execute_script("const s = document.getElementById('scrub'); s.value = 30;"

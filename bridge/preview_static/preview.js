@@ -221,7 +221,7 @@ function drawPlot(now) {
 // -- playback of a written result: the page's clock (the audio's, if any) picks the frame
 const playback = {
   active: false, frames: 0, fps: 60, playing: false, asked: -1, waiting: false,
-  clock0: 0, pos0: 0, audio: null, looping: false, dragging: false,
+  clock0: 0, pos0: 0, audio: null, looping: false, dragging: false, pending: false,
 
   start(hello) {
     this.active = true;
@@ -252,15 +252,23 @@ const playback = {
   },
 
   setPlaying(on) {
-    if (!this.audio) {
+    if (this.audio && on) {  // playing once the audio plays (a refused autoplay: press play)
+      this.pending = true;
+      this.audio.play().then(() => this.shown(true), () => this.shown(false));
+      return;
+    }
+    if (this.audio) {
+      this.audio.pause();
+    } else {
       this.pos0 = this.time();
       if (on && this.pos0 >= (this.frames - 1) / this.fps) this.pos0 = 0;
       this.clock0 = performance.now();
-    } else if (on) {
-      this.audio.play().catch(() => this.setPlaying(false));  // autoplay refused: press play
-    } else {
-      this.audio.pause();
     }
+    this.shown(on);
+  },
+
+  shown(on) {
+    this.pending = false;
     this.playing = on;
     $("play").textContent = on ? "pause" : "play";
   },
