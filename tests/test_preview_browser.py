@@ -97,7 +97,7 @@ def live(tmp_path_factory, browser):
     recording = folder / "recording.txt"
     stream = subprocess.Popen(
         [sys.executable, "-m", "medtalk.cli", "stream", "--file", clip, "--fast",
-         "--emotion", "neutral", "--no-osc", "--preview", f"127.0.0.1:{port}", "--record", str(recording),
+         "--emotion", "neutral", "--intensity", "1.2", "--no-osc", "--preview", f"127.0.0.1:{port}", "--record", str(recording),
          "--control", f"127.0.0.1:{free_port()}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     client = WsRecorder(url.replace("http", "ws") + "ws")
@@ -141,6 +141,7 @@ def test_page_loads_from_a_live_stream_and_frames_arrive_in_order(live, browser)
     shapes = browser.find_elements("css selector", "#face polygon, #face polyline")
     assert len(shapes) == len(frames[-1]["face"])
     assert browser.find_element("id", "frame").text.isdigit()
+    assert browser.find_element("id", "scale-value").text == "1.20"  # the stream's --intensity
 
 
 def test_clicking_happy_changes_the_emotion_of_the_next_frames(live, browser):

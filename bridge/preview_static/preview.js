@@ -18,6 +18,7 @@ let ws = null;
 let faceNodes = [];
 let boardNodes = [];
 let history = [];
+let scaleShown = false;
 
 function connect() {
   ws = new WebSocket(`ws://${location.host}/ws`);
@@ -57,6 +58,7 @@ function receive(message) {
 function setUp(hello) {
   preview.hello = hello;
   history = [];
+  scaleShown = false;
   $("mode").textContent = hello.mode === "live" ? "live stream" : "playback";
   $("title").textContent = hello.title || "";
   buildBoard(hello);
@@ -137,6 +139,11 @@ function buildLiveControls(hello) {
 // -- drawing one frame
 function draw(message) {
   drawFace(message.face);
+  if (!scaleShown && message.state.intensity_scale !== undefined) {  // the stream's at start
+    scaleShown = true;
+    $("scale").value = message.state.intensity_scale;
+    $("scale-value").textContent = message.state.intensity_scale.toFixed(2);
+  }
   $("frame").textContent = message.frame;
   $("time").textContent = message.t.toFixed(2);
   $("emotion").textContent = message.emotion ?? "–";
