@@ -18,6 +18,7 @@ import io
 import logging
 import signal
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,9 @@ def load_result(path: str | Path, mapping: str = "") -> np.ndarray:
         if path.suffix.lower() not in (".txt", ".csv", ".json"):
             raise MedtalkError(f"result {path}: unknown format {path.suffix!r}; "
                                "use .txt, .csv or .json")
-        frames = read_rig(path)
+        with warnings.catch_warnings():  # an empty file: numpy's warning, then the error below
+            warnings.simplefilter("ignore", UserWarning)
+            frames = read_rig(path)
     if len(frames) == 0:
         raise MedtalkError(f"result {path} has no frames")
     if not np.isfinite(frames).all():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import threading
 from importlib import resources
@@ -46,8 +47,9 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
           "/preview.css": ("preview.css", "text/css; charset=utf-8")}
 START_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 1.0  # s a closing connection waits for the client (a stalled one: no longer)
 
-_GROUPS = (  # (group, substrings of the control name), first match wins; face-board order
+_GROUPS = (  # (group, substrings of the control name) in face-board order
     ("brows", ("_brow_",)),
     ("eyes", ("_eye", "_eyelashes", "lookAtSwitch")),
     ("cheeks", ("cheekRaise", "nasolabial", "suckBlow", "lipsBlow")),
@@ -59,6 +61,8 @@ _GROUPS = (  # (group, substrings of the control name), first match wins; face-b
     ("tongue", ("_tongue",)),
     ("neck", ("neck",)),
 )
+_MATCH_ORDER = ("cheeks", "brows", "eyes", "nose", "ears", "mouth", "jaw", "teeth", "tongue",
+                "neck")  # cheekRaise is an eye control by name, a cheek on the board
 
 
 def board_groups(names=rig.CONTROL_NAMES) -> list[dict]:
@@ -66,8 +70,9 @@ def board_groups(names=rig.CONTROL_NAMES) -> list[dict]:
     [column index, ...]}, ...]`` in board order (brows, eyes, cheeks, nose, ears, mouth, jaw,
     teeth, tongue, neck), every column in exactly one group."""
     groups: dict[str, list[int]] = {g: [] for g, _ in _GROUPS}
+    parts = dict(_GROUPS)
     for i, name in enumerate(names):
-        group = next((g for g, parts in _GROUPS if any(p in name for p in parts)), "neck")
+        group = next((g for g in _MATCH_ORDER if any(p in name for p in parts[g])), "neck")
         groups[group].append(i)
     return [{"group": g, "controls": idx} for g, idx in groups.items() if idx]
 
@@ -103,14 +108,15 @@ def frame_message(index: int, t: float, values: np.ndarray, emotion: str | None,
         state: more of the stream's state (intensity_scale, frozen, blinks).
     Returns:
         ``{"type": "frame", "frame", "t", "emotion", "intensity", "transcript", "values": [174],
-        "face": shapes_to_json(face_shapes(values)), "state"}`` as compact JSON.
+        "face": shapes_to_json(face_shapes(values)), "state"}`` as compact JSON; the values are
+        rounded to 1e-4 and the face drawn from the rounded values.
     Raises:
         ValueError: a value or the intensity is NaN or infinite (nothing non-finite is sent).
     """
-    values = np.asarray(values, np.float64).reshape(rig.NUM_CONTROLS)
+    values = np.round(np.asarray(values, np.float64).reshape(rig.NUM_CONTROLS), 4)
     msg = {"type": "frame", "frame": int(index), "t": round(float(t), 6), "emotion": emotion,
            "intensity": round(float(intensity), 5), "transcript": transcript,
-           "values": np.round(values, 4).tolist(), "face": shapes_to_json(face_shapes(values)),
+           "values": values.tolist(), "face": shapes_to_json(face_shapes(values)),
            "state": state or {}}
     return json.dumps(msg, separators=(",", ":"), allow_nan=False)
 
@@ -187,7 +193,8 @@ class PreviewServer:
         if not self._ready.wait(START_TIMEOUT_S):
             self._error = OSError("the server did not start")
         if self._error is not None:
-            what = f"{self.host}:{self.port}: cannot bind: {self._error.strerror or self._error}"
+            reason = os.strerror(self._error.errno) if self._error.errno else self._error
+            what = f"{self.host}:{self.port}: cannot bind: {reason}"
             if required:
                 self.close()
                 raise MedtalkError(f"preview address {what}")
@@ -251,6 +258,7 @@ class PreviewServer:
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         try:
             server = await serve(self._connection, self.host, self.port, compression=None,
+                                 close_timeout=CLOSE_TIMEOUT_S,
                                  process_request=self._http, max_size=2**16,
                                  logger=_WS_LOG)
         except OSError as e:

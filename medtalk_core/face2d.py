@@ -10,7 +10,7 @@ What moves (face-board controls, ``CTRL_`` and ``-translateY`` / ``-translateX``
     * jaw: ``C_jaw`` (open), ``C_jaw_openExtreme``, ``C_jaw`` X (sideways): the lower lip, lower
       teeth and chin drop;
     * lips: ``lipsTogether``, ``pressU/D``, ``lipsPressU``, ``stretchLipsClose`` close the lips
-      against the jaw; ``upperLipRaise``, ``lowerLipDepress`` part them; ``funnelU/D`` round the
+      against the jaw (pressing also thins them); ``upperLipRaise``, ``lowerLipDepress`` part them; ``funnelU/D`` round the
       opening; ``purseU/D`` pucker (narrow and thicken); ``lipsRollU/D``, ``thicknessU/D`` make
       them thinner or fuller; ``C_mouth`` X/Y moves the mouth;
     * mouth corners, each side: ``cornerPull`` and ``sharpCornerPull`` (up and out: smile),
@@ -145,6 +145,7 @@ def _mouth_frame(c: _Controls) -> dict:
                               for s in "LR") - 0.05, 0.0, 1.0)
     part = 0.5 * sum(max(0.0, c("mouth_upperLipRaise", s)) for s in "LR")
     depress = 0.5 * sum(max(0.0, c("mouth_lowerLipDepress", s)) for s in "LR")
+    press = 0.5 * sum(c.lr("mouth_press", s) + c("mouth_lipsPressU", s) for s in "LR")
     gap_u = 7 * opening * (1 - close) + 7 * part + 5 * funnel
     gap_d = (30 * opening) * (1 - close) + 8 * depress + 5 * funnel
     roll_u = 0.5 * (c("mouth_lipsRollU", "L") + c("mouth_lipsRollU", "R"))
@@ -153,8 +154,8 @@ def _mouth_frame(c: _Controls) -> dict:
     thick_d = 0.5 * (c("mouth_thicknessD", "L") + c("mouth_thicknessD", "R"))
     return {"cx": cx, "cy": cy, "corners": corners, "gap_u": max(0.0, gap_u),
             "gap_d": max(0.0, gap_d), "funnel": max(0.0, funnel),
-            "lip_u": max(2.0, 9 + 5 * purse + 3 * thick_u - 4 * roll_u + 2 * funnel),
-            "lip_d": max(2.0, 11 + 5 * purse + 3 * thick_d - 4 * roll_d + 2 * funnel)}
+            "lip_u": max(2.0, 9 + 5 * purse + 3 * thick_u - 4 * roll_u + 2 * funnel - 3 * press),
+            "lip_d": max(2.0, 11 + 5 * purse + 3 * thick_d - 4 * roll_d + 2 * funnel - 3 * press)}
 
 
 def _lip_curves(m: dict) -> dict[str, np.ndarray]:

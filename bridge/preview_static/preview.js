@@ -18,6 +18,7 @@ let ws = null;
 let faceNodes = [];
 let boardNodes = [];
 let history = [];
+let scaleShown = false;
 
 function connect() {
   ws = new WebSocket(`ws://${location.host}/ws`);
@@ -38,6 +39,7 @@ function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) {
     ws.send(JSON.stringify(message));
     preview.sent.push(message);
+    if (preview.sent.length > 100) preview.sent.shift();
   }
 }
 
@@ -56,6 +58,7 @@ function receive(message) {
 function setUp(hello) {
   preview.hello = hello;
   history = [];
+  scaleShown = false;
   $("mode").textContent = hello.mode === "live" ? "live stream" : "playback";
   $("title").textContent = hello.title || "";
   buildBoard(hello);
@@ -136,6 +139,11 @@ function buildLiveControls(hello) {
 // -- drawing one frame
 function draw(message) {
   drawFace(message.face);
+  if (!scaleShown && message.state.intensity_scale !== undefined) {  // the stream's at start
+    scaleShown = true;
+    $("scale").value = message.state.intensity_scale;
+    $("scale-value").textContent = message.state.intensity_scale.toFixed(2);
+  }
   $("frame").textContent = message.frame;
   $("time").textContent = message.t.toFixed(2);
   $("emotion").textContent = message.emotion ?? "–";
@@ -220,7 +228,7 @@ function drawPlot(now) {
 // -- playback of a written result: the page's clock (the audio's, if any) picks the frame
 const playback = {
   active: false, frames: 0, fps: 60, playing: false, asked: -1, waiting: false,
-  clock0: 0, pos0: 0, audio: null, looping: false, dragging: false,
+  clock0: 0, pos0: 0, audio: null, looping: false, dragging: false, pending: false,
 
   start(hello) {
     this.active = true;
@@ -251,15 +259,23 @@ const playback = {
   },
 
   setPlaying(on) {
-    if (!this.audio) {
+    if (this.audio && on) {  // playing once the audio plays (a refused autoplay: press play)
+      this.pending = true;
+      this.audio.play().then(() => this.shown(true), () => this.shown(false));
+      return;
+    }
+    if (this.audio) {
+      this.audio.pause();
+    } else {
       this.pos0 = this.time();
       if (on && this.pos0 >= (this.frames - 1) / this.fps) this.pos0 = 0;
       this.clock0 = performance.now();
-    } else if (on) {
-      this.audio.play().catch(() => this.setPlaying(false));  // autoplay refused: press play
-    } else {
-      this.audio.pause();
     }
+    this.shown(on);
+  },
+
+  shown(on) {
+    this.pending = false;
     this.playing = on;
     $("play").textContent = on ? "pause" : "play";
   },
