@@ -18,13 +18,11 @@ import io
 import logging
 import signal
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from medtalk_core import rig
-from medtalk_core.errors import MedtalkError
 
 log = logging.getLogger(__name__)
 
@@ -38,60 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", metavar="[HOST:]PORT",
                         help="address of the page (default: [stream] preview of the config, "
                              "127.0.0.1:8780)")
-
-
-def _is_arkit_take(path: Path) -> bool:
-    """Whether a .csv file is an ARKit take (its header does not start with ``time``)."""
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            first = f.readline().split(",", 1)[0].strip().lower()
-    except (OSError, UnicodeDecodeError) as e:
-        raise MedtalkError(f"cannot read result file {path}: {e}") from None
-    return first != "time"
-
-
-def load_result(path: str | Path, mapping: str = "") -> np.ndarray:
-    """A written result as rig frames.
-
-    Args:
-        path: ``.txt``, ``.json`` or ``.csv`` (a rig CSV, or a Live Link Face / ARKit CSV take).
-        mapping: the ARKit mapping file for a take (``""``: the default mapping).
-    Returns:
-        float32 ``(T, 174)`` at 60 fps, ``T >= 1``, finite.
-    Raises:
-        MedtalkError: a missing or unreadable file, an unknown extension, no frames, rows that
-            are not 174 wide, NaN or infinite values.
-    """
-    from medtalk_core.rigio import read_rig
-
-    path = Path(path)
-    if path.suffix.lower() == ".csv" and path.is_file() and _is_arkit_take(path):
-        frames = _take_to_rig(path, mapping)
-    else:
-        if path.suffix.lower() not in (".txt", ".csv", ".json"):
-            raise MedtalkError(f"result {path}: unknown format {path.suffix!r}; "
-                               "use .txt, .csv or .json")
-        with warnings.catch_warnings():  # an empty file: numpy's warning, then the error below
-            warnings.simplefilter("ignore", UserWarning)
-            frames = read_rig(path)
-    if len(frames) == 0:
-        raise MedtalkError(f"result {path} has no frames")
-    if not np.isfinite(frames).all():
-        raise MedtalkError(f"result {path} has NaN or infinite values")
-    return frames.astype(np.float32)
-
-
-def _take_to_rig(path: Path, mapping: str) -> np.ndarray:
-    from medtalk_core.arkit import ARKIT_NAMES
-    from medtalk_core.arkit_csv import read_arkit_csv
-    from medtalk_core.arkit_map import load_mapping
-
-    take = read_arkit_csv(path)
-    times = np.arange(int(take.times[-1] * rig.FPS) + 1) / rig.FPS
-    shapes = np.zeros((len(times), len(ARKIT_NAMES)), np.float32)
-    for j, name in enumerate(take.names):
-        shapes[:, ARKIT_NAMES.index(name)] = np.interp(times, take.times, take.curves[:, j])
-    return load_mapping(mapping).to_rig(shapes)
 
 
 def audio_wav(path: str | Path) -> bytes:
@@ -139,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         MedtalkError: a bad result or audio file, a bad address, a port that cannot be bound.
     """
     from medtalk_core.config import load_config
+    from medtalk_core.result_file import load_result
 
     from .preview import PreviewServer, hello
 

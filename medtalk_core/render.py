@@ -4,7 +4,7 @@ without Unreal.
 The take is any file ``medtalk infer`` (or ``medtalk stream --record``) writes: EmoFace ``.txt``,
 ``.csv`` or ``.json``, or an ``--arkit`` Live Link Face CSV take mapped back to the face board
 by the ``[arkit] mapping``; it is read as ``medtalk preview`` reads it
-(:func:`bridge.playback.load_result`). Each video frame shows the rig frame at its time
+(:func:`medtalk_core.result_file.load_result`). Each video frame shows the rig frame at its time
 (:func:`video_rows`), drawn by :class:`~medtalk_core.face_raster.FaceRasterizer` and encoded with
 the audio by :func:`medtalk_core.video.write_mp4`. ``[render]`` holds the defaults of ``--fps``
 and ``--size``, the background colour and how far the audio's duration may stray from the
@@ -85,7 +85,7 @@ def run(args) -> int:
     from .face_raster import FaceRasterizer
     from .video import write_mp4
 
-    from bridge.playback import load_result
+    from .result_file import load_result
 
     cfg = load_config(args.config)
     fps, width, height = _settings(args, cfg.render)

@@ -18,7 +18,8 @@ from websockets.asyncio.client import connect
 
 from bridge.controls import ControlServer
 from bridge.frames import LiveFrame
-from bridge.playback import Player, load_result
+from bridge.playback import Player
+from medtalk_core.result_file import load_result
 from bridge.preview import board_groups
 from bridge.preview_sink import PreviewSink, osc_datagram
 from bridge.state import LiveState

@@ -11,7 +11,7 @@ from conftest import SHARED, run_medtalk
 from medtalk_core import rig, rigio
 from medtalk_core.arkit_map import DEFAULT
 from medtalk_core.live_link_face import write_take
-from bridge.playback import load_result
+from medtalk_core.result_file import load_result
 from medtalk_core.render import parse_size, video_rows
 
 CLIP = SHARED / "data/real/happy_gd01_001_014.wav"

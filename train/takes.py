@@ -35,6 +35,7 @@ from medtalk_core.arkit_csv import ArkitCurves, read_arkit_csv
 from medtalk_core.arkit_map import ArkitMapping
 from medtalk_core.config import FeaturesConfig
 from medtalk_core.errors import MedtalkError
+from medtalk_core.result_file import arkit_on_frames
 
 from .dataset import Utterance
 from .lipsync import STILL
@@ -87,11 +88,7 @@ def take_targets(curves: ArkitCurves, mapping: ArkitMapping, n_frames: int) -> T
     if len(inside) < 2:
         raise MedtalkError(f"the curves ({curves.times[0]:.2f}-{curves.times[-1]:.2f} s) cover "
                            f"fewer than 2 frames of the audio ({n_frames / rig.FPS:.2f} s)")
-    shapes = np.zeros((len(inside), len(ARKIT_NAMES)), np.float32)
-    for j, name in enumerate(curves.names):
-        if name in moving:
-            shapes[:, ARKIT_NAMES.index(name)] = np.interp(t[inside], curves.times,
-                                                       curves.curves[:, j])
+    shapes = arkit_on_frames(curves, t[inside], moving)
     return TakeTargets(int(inside[0]), part.to_rig(shapes), channels)
 
 
