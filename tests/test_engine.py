@@ -189,7 +189,7 @@ def test_recorder_is_complete_after_sigterm(tmp_path, clip, stream_checkpoint):
 def test_dead_listener_does_not_stop_the_stream(tmp_path, clip, stream_checkpoint):
     path, n_frames = clip
     out = tmp_path / "rec.txt"
-    p = stream("--file", path, "--emotion", "angry", "--osc",
+    p = stream("--file", path, "--fast", "--emotion", "angry", "--osc",
                f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}", "--record", str(out),
                "--checkpoint", stream_checkpoint, "--no-control")
     _, err = p.communicate(timeout=120)
