@@ -92,7 +92,7 @@ class PreviewSink:
     def url(self) -> str:
         return self.server.url
 
-    def send_frame(self, frame: protocol.Frame) -> None:
+    def send_frame(self, frame: LiveFrame) -> None:
         """Offer ``frame`` to the page (a copy of its values), if ``1/fps`` s of audio has
         passed since the last frame offered; never blocks."""
         if frame.t + 1e-6 < self._next_t:
@@ -100,7 +100,7 @@ class PreviewSink:
         self._next_t = frame.t + self._step
         values = np.array(frame.values, np.float32, copy=True)
         self.server.offer(LiveFrame(frame.index, frame.t, frame.t0, values, frame.emotion,
-                                    frame.intensity, dict(getattr(frame, "state", {}))))
+                                    frame.intensity, dict(frame.state)))
 
     def send_names(self) -> None:
         """Nothing: the page gets the names in its first message."""
