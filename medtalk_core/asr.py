@@ -151,7 +151,9 @@ class Transcriber:
         return cls(language, model or None, features.cache_dir, features.threads)
 
     def transcribe(self, audio16k: np.ndarray) -> list[Word]:
-        """Words of a clip with their times.
+        """Words of a clip with their times. A clip longer than :data:`CHUNK_S` is transcribed
+        in pieces cut at its quietest moments (:func:`chunk_bounds`), so that memory does not
+        grow with its length (faster-whisper holds the spectrogram of all the audio it is given).
 
         Args:
             audio16k: float ``(N,)`` mono samples at 16 kHz.
@@ -160,11 +162,48 @@ class Transcriber:
             the words in order, times in seconds from the clip start (non-decreasing); an empty
             list for silence or no speech.
         """
+        audio = np.asarray(audio16k, np.float32)
+        bounds = chunk_bounds(audio, CHUNK_S, SEARCH_S)
+        return [word for a, b in zip(bounds[:-1], bounds[1:])
+                for word in self._words(audio[a:b], a / SAMPLE_RATE)]
+
+    def _words(self, audio16k: np.ndarray, offset_s: float) -> list[Word]:
         segments, _ = self.model.transcribe(
-            np.asarray(audio16k, np.float32), language=self.language, beam_size=5,
-            word_timestamps=True, vad_filter=True,
+            audio16k, language=self.language, beam_size=5, word_timestamps=True, vad_filter=True,
         )
         return [
-            Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
+            Word(w.word.strip(), offset_s + float(w.start), offset_s + float(w.end),
+                 float(w.probability))
             for s in segments for w in (s.words or []) if w.word.strip()
         ]
+
+
+SAMPLE_RATE = 16000
+CHUNK_S = 60.0
+"""Longest piece of audio (s) one faster-whisper call transcribes."""
+SEARCH_S = 10.0
+"""Seconds before each :data:`CHUNK_S` mark searched for the quietest 20 ms to cut at."""
+
+
+def chunk_bounds(audio16k: np.ndarray, chunk_s: float = CHUNK_S,
+                 search_s: float = SEARCH_S) -> list[int]:
+    """Sample indices ``[0, c_1, ..., N]`` cutting a clip into pieces of at most ``chunk_s``
+    seconds: each cut is at the start of the quietest 20 ms (lowest RMS) of the ``search_s``
+    seconds before the piece would reach ``chunk_s``, so words are rarely cut.
+
+    Args:
+        audio16k: float ``(N,)`` samples at 16 kHz.
+
+    Returns:
+        increasing ints, first 0 and last N (just ``[0, N]`` for a clip of up to ``chunk_s``).
+    """
+    n, hop = len(audio16k), SAMPLE_RATE // 50
+    limit = int(chunk_s * SAMPLE_RATE)
+    bounds = [0]
+    while n - bounds[-1] > limit:
+        window = int(search_s * SAMPLE_RATE) // hop * hop
+        lo = bounds[-1] + limit - window
+        frames = np.asarray(audio16k[lo:lo + window], np.float64)
+        energy = (frames.reshape(-1, hop) ** 2).mean(1)
+        bounds.append(lo + int(np.argmin(energy)) * hop)
+    return bounds + [n]

@@ -154,8 +154,8 @@ def animate(model: MEDTalk | FaceFormer, audio: torch.Tensor, words: torch.Tenso
     return Forward(model.motion.decode(f_c, f_e), i_hat, f_c, f_e)
 
 
-CHUNK_FRAMES = 3600
-"""Rig frames (60 s) animated at once by :func:`animate_clip`: the fusion's attention holds
+CHUNK_FRAMES = 1200
+"""Rig frames (20 s) animated at once by :func:`animate_clip`: the fusion's attention holds
 ``frames x words x heads`` logits, which for a whole 10-minute recording would take gigabytes."""
 
 
