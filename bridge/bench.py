@@ -192,9 +192,9 @@ def cpu_figures(cpu: TreeCpu) -> dict:
         "wall_s": round(cpu.wall_s, 2), "cpu_s": round(cpu.cpu_s, 2),
         "cores": round(cpu.cpu_s / cpu.wall_s, 3),
         "stages": stage_cpu(cpu),
-        "threads": [{"tid": u.id, "name": u.name, "cpu_s": round(u.cpu_s, 2)}
+        "threads": [{"tid": u.id, "name": u.name, "cpu_s": round(u.cpu_s, 2), "nice": u.nice}
                     for u in cpu.threads],
-        "children": [{"pid": u.id, "name": u.name, "cpu_s": round(u.cpu_s, 2)}
+        "children": [{"pid": u.id, "name": u.name, "cpu_s": round(u.cpu_s, 2), "nice": u.nice}
                      for u in cpu.children],
         "peak_rss_tree_mb": round(cpu.peak_rss_kb / 1024),
     }
@@ -224,6 +224,7 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config, hogs: int 
                              linger_s=sc.zmq_linger_s)], sc.names_interval_s)
     state = LiveState(live.labels, emotion, round(cfg.live.blend_s * cfg.rig.fps))
     hog = Hogs(hogs)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         receiver = ExternalReceiver(endpoint, Path(folder))
         sampler = TreeSampler(lambda: hog.pids | {receiver.pid})
@@ -238,11 +239,12 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config, hogs: int 
             hog.start()
             stats = engine.run()
             cpu = sampler.stop()
+            load_after = os.getloadavg()
         except BaseException:
             receiver.kill()
             raise
         finally:
-            hog.stop()
+            hog.stop()  # first: the forked hogs hold copies of the receiver's pipe
             sender.close()
         arrivals = receiver.finish()
     seconds = len(audio) / 16000
@@ -265,6 +267,8 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config, hogs: int 
         "hog": {"processes": hogs, "pids": sorted(hog.pids), "niceness": hog.niceness,
                 "cpu_s": [round(s, 2) for s in hog.cpu_s], "gone": hog.gone},
         "niceness": os.getpriority(os.PRIO_PROCESS, 0),
+        "load_average": {"before": [round(v, 2) for v in load_before],
+                         "after": [round(v, 2) for v in load_after]},
         "rtf": {k: round(v / seconds, 3) for k, v in engine.busy.items()},
         "cpu": cpu_figures(cpu),
         "cpu_percent": round(100 * cpu.cpu_s / cpu.wall_s, 1),
@@ -367,12 +371,17 @@ def print_latency(fig: dict) -> None:
           f"(at the sender: latency p95 {fig['sender']['latency_ms']['p95']} ms, jitter p99 "
           f"{fig['sender']['jitter_p99_ms']} ms)")
     print(f"busy processes: {hog['processes']} (niceness {hog['niceness']}, stream "
-          f"{fig['niceness']}; CPU s {hog['cpu_s']}), all ended: {hog['gone']}")
+          f"{fig['niceness']}; CPU s {hog['cpu_s']}), all ended: {hog['gone']}; load average "
+          f"(1, 5, 15 min) before {fig['load_average']['before']}, after "
+          f"{fig['load_average']['after']}")
     print(f"CPU of the stream's process tree over {cpu['wall_s']} s of streaming:")
     for stage, s in cpu["stages"].items():
         print(f"  {stage:26} {s:8.2f} s  {100 * s / cpu['wall_s']:6.1f} % of a core")
     print(f"  {'whole tree':26} {cpu['cpu_s']:8.2f} s  {cpu['cores']:6.2f} cores "
           f"({fig['cpu_s_per_audio_s']} CPU s per audio s)")
+    busy = sorted(cpu["threads"], key=lambda t: -t["cpu_s"])[:6]
+    print("  busiest threads: " + ", ".join(f"{t['name']} {t['cpu_s']} s (nice {t['nice']})"
+                                           for t in busy))
     print(f"RTF lips {fig['rtf']['lips']}, transcript {fig['rtf']['asr']}; peak RSS "
           f"{fig['peak_rss_mb']:.0f} MB (process tree {cpu['peak_rss_tree_mb']} MB)")
     if "offline_rtf" in fig:

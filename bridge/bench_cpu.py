@@ -49,13 +49,14 @@ def _ticks(fields: list[str], children: bool = False) -> int:
     return sum(int(v) for v in fields[11:15 if children else 13])
 
 
-def thread_times() -> dict[int, tuple[str, float]]:
-    """``{tid: (kernel name, CPU s)}`` of every thread of this process now."""
+def thread_times() -> dict[int, tuple[str, float, int]]:
+    """``{tid: (kernel name, CPU s, niceness)}`` of every thread of this process now (Linux
+    keeps a niceness per thread)."""
     out = {}
     for task in Path("/proc/self/task").iterdir():
         stat = _stat(task / "stat")
         if stat is not None:
-            out[int(task.name)] = (stat[0], _ticks(stat[1]) * TICK_S)
+            out[int(task.name)] = (stat[0], _ticks(stat[1]) * TICK_S, int(stat[1][16]))
     return out
 
 
@@ -96,10 +97,10 @@ def name_workers_of(call: Callable[[], object], name: str, min_s: float = 0.05,
     at least half of the most any gained is named ``name``. Returns their tids (empty if none
     worked: ``call`` ran in the caller or in another process)."""
     me = threading.get_native_id()
-    before = {tid: s for tid, (_, s) in thread_times().items()}
+    before = {tid: s for tid, (_, s, _) in thread_times().items()}
     for _ in range(max_calls):
         call()
-        gain = {tid: s - before.get(tid, 0.0) for tid, (_, s) in thread_times().items()
+        gain = {tid: s - before.get(tid, 0.0) for tid, (_, s, _) in thread_times().items()
                 if tid != me}
         top = max(gain.values(), default=0.0)
         if top >= min_s:
@@ -137,11 +138,13 @@ def _peak_rss_kb(pid: int) -> int:
 
 @dataclass
 class Usage:
-    """CPU s of one thread or child process over a sampled window."""
+    """CPU s of one thread or child process over a sampled window, and its niceness as last
+    sampled."""
 
     id: int
     name: str
     cpu_s: float
+    nice: int | None = None
 
 
 @dataclass
@@ -185,8 +188,8 @@ class TreeSampler:
         self._pid = os.getpid()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-cpu", daemon=True)
-        self._threads: dict[int, tuple[str, float]] = {}
-        self._children: dict[int, tuple[str, float]] = {}
+        self._threads: dict[int, tuple[str, float, int]] = {}
+        self._children: dict[int, tuple[str, float, int]] = {}
         self._base_threads: dict[int, float] = {}
         self._base_children: dict[int, float] = {}
         self._base_self = (0, 0)
@@ -203,13 +206,14 @@ class TreeSampler:
         for pid in descendants(self._pid, self.exclude()):
             stat = _stat(Path(f"/proc/{pid}/stat"))
             if stat is not None:
-                self._children[pid] = (stat[0], _ticks(stat[1], children=True) * TICK_S)
+                self._children[pid] = (stat[0], _ticks(stat[1], children=True) * TICK_S,
+                                       int(stat[1][16]))
 
     def start(self) -> None:
         """Take the baseline and start sampling."""
         self._sample()
-        self._base_threads = {tid: s for tid, (_, s) in self._threads.items()}
-        self._base_children = {pid: s for pid, (_, s) in self._children.items()}
+        self._base_threads = {tid: s for tid, (_, s, _) in self._threads.items()}
+        self._base_children = {pid: s for pid, (_, s, _) in self._children.items()}
         self._base_self = self._self_ticks()
         self._wall0 = time.monotonic()
         self._thread.start()
@@ -225,12 +229,12 @@ class TreeSampler:
         self._sample()
         wall = time.monotonic() - self._wall0
         own, reaped = (now - base for now, base in zip(self._self_ticks(), self._base_self))
-        threads = [Usage(tid, name, s - self._base_threads.get(tid, 0.0))
-                   for tid, (name, s) in sorted(self._threads.items())]
+        threads = [Usage(tid, name, s - self._base_threads.get(tid, 0.0), nice)
+                   for tid, (name, s, nice) in sorted(self._threads.items())]
         threads = [u for u in threads if u.cpu_s > 0]
         alive = set(descendants(self._pid, self.exclude()))
-        children = [Usage(pid, name, s - self._base_children.get(pid, 0.0))
-                    for pid, (name, s) in sorted(self._children.items())]
+        children = [Usage(pid, name, s - self._base_children.get(pid, 0.0), nice)
+                    for pid, (name, s, nice) in sorted(self._children.items())]
         total = (own + reaped) * TICK_S + sum(u.cpu_s for u in children if u.id in alive)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + sum(
             _peak_rss_kb(pid) for pid in alive)
