@@ -50,7 +50,9 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -61,6 +63,9 @@ from .bench_receiver import Arrivals, ExternalReceiver
 from .frames import SentFrame
 from .sources import FileSource
 from .stream_models import add_model_arguments, chosen_checkpoint
+
+if TYPE_CHECKING:
+    from .status import SendStats
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +214,6 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config, hogs: int 
         MedtalkError: the endpoint cannot be bound.
         RuntimeError: the receiver process failed.
     """
-    from threadpoolctl import threadpool_limits
-
     from .engine import Engine, load_live_model
     from .pacer import Sender
     from .sinks import ZmqSink
@@ -224,58 +227,88 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config, hogs: int 
                              linger_s=sc.zmq_linger_s)], sc.names_interval_s)
     state = LiveState(live.labels, emotion, round(cfg.live.blend_s * cfg.rig.fps))
     hog = Hogs(hogs)
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         receiver = ExternalReceiver(endpoint, Path(folder))
         sampler = TreeSampler(lambda: hog.pids | {receiver.pid})
         source = MarkedSource(audio, cfg.live.blocksize, sampler.start)
         engine = Engine(live, source, state, sender, cfg, stats=SendStats(window=None))
-        try:
-            receiver.join(sender.send_names)
-            label = state.frame_control(0).label
-            with threadpool_limits(1):  # as the engine runs: no OpenBLAS thread takes part
-                name_workers_of(lambda: engine.lips.warm_up(label), "lips-encoder")
-                name_workers_of(engine.transcript.warm_up, "asr-whisper")
-            hog.start()
-            stats = engine.run()
-            cpu = sampler.stop()
-            load_after = os.getloadavg()
-        except BaseException:
-            receiver.kill()
-            raise
-        finally:
-            hog.stop()  # first: the forked hogs hold copies of the receiver's pipe
-            sender.close()
-        arrivals = receiver.finish()
-    seconds = len(audio) / 16000
-    fps = cfg.rig.fps
-    expected = len(audio) * fps // 16000
+        run = _stream(engine, sender, receiver, hog, sampler)
+    fig = latency_figures(engine, run, len(audio), cfg.rig.fps)
+    fig["receiver"]["transport"] = f"zmq {endpoint}"
+    fig["checkpoint"] = str(live.meta.get("plan", "")) or str(checkpoint)
+    return fig
+
+
+@dataclass
+class StreamRun:
+    """What one benchmark stream gave: the sender's statistics, the CPU of the stream's process
+    tree, the receiver's records and pid, the hogs, the load average (1, 5, 15 min) before the
+    hogs started and after the stream."""
+
+    stats: SendStats
+    cpu: TreeCpu
+    arrivals: Arrivals
+    receiver_pid: int
+    hog: Hogs
+    load: tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def _stream(engine, sender, receiver: ExternalReceiver, hog: Hogs,
+            sampler: TreeSampler) -> StreamRun:
+    """Join the receiver, name the CTranslate2 worker threads, start the hogs, run the stream
+    (the sampler starts with the audio), end the hogs, collect the receiver's records."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        receiver.join(sender.send_names)
+        label = engine.state.frame_control(0).label
+        with threadpool_limits(1):  # as the engine runs: no OpenBLAS thread takes part
+            name_workers_of(lambda: engine.lips.warm_up(label), "lips-encoder")
+            name_workers_of(engine.transcript.warm_up, "asr-whisper")
+        before = os.getloadavg()
+        hog.start()
+        stats = engine.run()
+        cpu = sampler.stop()
+        after = os.getloadavg()
+    except BaseException:
+        receiver.kill()
+        raise
+    finally:
+        hog.stop()  # first: the forked hogs hold copies of the receiver's pipe
+        sender.close()
+    return StreamRun(stats, cpu, receiver.finish(), receiver.pid, hog, (before, after))
+
+
+def latency_figures(engine, run: StreamRun, samples: int, fps: int) -> dict:
+    """The figures of ``bench latency`` (printed and written as JSON) for a stream of
+    ``samples`` 16 kHz samples."""
+    seconds, stats, cpu, hog = samples / 16000, run.stats, run.cpu, run.hog
+    expected = samples * fps // 16000
     jitter = np.abs(np.diff(stats.sent_times()) * 1000 - 1000 / fps)
-    receiver_figs = {"transport": f"zmq {endpoint}", "pid": receiver.pid,
-                     **arrival_figures(arrivals, list(stats.frames), expected, fps)}
+    receiver = {"pid": run.receiver_pid,
+                **arrival_figures(run.arrivals, list(stats.frames), expected, fps)}
     return {
         "audio_s": round(seconds, 1), "frames_expected": expected, "frames_sent": stats.sent,
-        "frames_received": len(arrivals.index), "dropped": expected - stats.sent,
+        "frames_received": receiver["frames_received"], "dropped": expected - stats.sent,
         "late": stats.late,
-        "latency_ms": receiver_figs["latency_ms"],
-        "jitter_p99_ms": receiver_figs["jitter_ms"]["p99"],
+        "latency_ms": receiver["latency_ms"],
+        "jitter_p99_ms": receiver["jitter_ms"]["p99"],
         "frame_delay_ms": round(1000 * engine.delay_s, 1),
         "lookahead_ms": round(1000 * engine.ahead_s, 1),
         "sender": {"latency_ms": _percentiles(stats.latency_ms(), (50, 95, 99)),
                    "jitter_p99_ms": _percentiles(jitter, (99,), 2)["p99"]},
-        "receiver": receiver_figs,
-        "hog": {"processes": hogs, "pids": sorted(hog.pids), "niceness": hog.niceness,
+        "receiver": receiver,
+        "hog": {"processes": len(hog.pids), "pids": sorted(hog.pids), "niceness": hog.niceness,
                 "cpu_s": [round(s, 2) for s in hog.cpu_s], "gone": hog.gone},
         "niceness": os.getpriority(os.PRIO_PROCESS, 0),
-        "load_average": {"before": [round(v, 2) for v in load_before],
-                         "after": [round(v, 2) for v in load_after]},
+        "load_average": {k: [round(v, 2) for v in load]
+                         for k, load in zip(("before", "after"), run.load)},
         "rtf": {k: round(v / seconds, 3) for k, v in engine.busy.items()},
         "cpu": cpu_figures(cpu),
         "cpu_percent": round(100 * cpu.cpu_s / cpu.wall_s, 1),
         "cpu_s_per_audio_s": round(cpu.cpu_s / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
         "faults": engine.problems(),
-        "checkpoint": str(live.meta.get("plan", "")) or str(checkpoint),
     }
 
 
@@ -315,7 +348,6 @@ def streamed(live, audio: np.ndarray, emotion: str, cfg: Config) -> np.ndarray:
     """The frames ``medtalk stream --file --fast`` sends for ``audio``: float32 ``(T, 174)``."""
     from .engine import Engine
     from .pacer import Sender
-    from .sources import FileSource
     from .state import LiveState
 
     state = LiveState(live.labels, emotion, round(cfg.live.blend_s * cfg.rig.fps))
