@@ -89,6 +89,9 @@ def test_languages_option_and_config_key(tmp_path):
                     "--sentences", "1", "--jobs", "1")
     assert r.returncode == 2 and "unknown language 'xx'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    r = run_medtalk("synth", "--out", str(tmp_path / "x"), "--languages", "", "--jobs", "1")
+    assert r.returncode == 2 and "unknown language ''" in r.stderr
+    assert not (tmp_path / "x").exists()
     with pytest.raises(MedtalkError, match="speaks 'zh'"):
         synth.synthesize(tmp_path / "y", 1, ["espeak-zh-m1"], jobs=1, progress=False)
 

@@ -225,8 +225,8 @@ def synthesize(out: str | os.PathLike, n_sentences: int, voice_names: list[str] 
 
     bad = [lang for lang in languages if lang not in corpus_sentences.LANGUAGES]
     if bad or not languages:
-        raise MedtalkError(f"unknown language {bad[0] if bad else ''!r}; choose from: "
-                           f"{', '.join(corpus_sentences.LANGUAGES)}")
+        what = f"unknown language {bad[0]!r}" if bad else "no language"
+        raise MedtalkError(f"{what}; choose from: {', '.join(corpus_sentences.LANGUAGES)}")
     known = _voices_by_name()
     names = voice_names or [v.name for lang in languages for v in tts.LANGUAGE_VOICES[lang]]
     unknown = [n for n in names if n not in known]
@@ -289,7 +289,8 @@ def run(args) -> int:
         val_fraction=cfg.val_fraction,
         seed=args.seed if args.seed is not None else cfg.seed,
         jobs=args.jobs, augment=not args.no_augment, force=args.force,
-        languages=tuple(args.languages.split(",")) if args.languages else cfg.languages,
+        languages=(tuple(args.languages.split(",")) if args.languages is not None
+                   else cfg.languages),
     )
     hours = sum(float(r["duration_s"]) for r in rows) / 3600
     splits = {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}

@@ -14,6 +14,10 @@ Three engines, each reached in-process, each reporting where every phone lies in
       every phoneme id (the duration predictor's output). Prosody: ``length_scale`` for rate, sox
       ``pitch`` for the pitch shift (duration kept); pitch range is not controllable.
 
+Every voice speaks one language (:data:`LANGUAGE_VOICES`): English by all three engines, Mandarin,
+Japanese, Korean, Spanish, Portuguese and French by eSpeak NG (Chinese and Japanese text read
+through :mod:`train.corpus.scripts`).
+
 Every rendering is resampled to 16 kHz, normalised to a speech RMS of -22 dBFS plus the emotion's
 gain, and padded with silence (``sil`` phones) before and after.
 """
