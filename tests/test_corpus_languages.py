@@ -19,6 +19,8 @@ from train.corpus.align import load_alignment
 SCRIPT = {"zh": r"[\u4e00-\u9fff]", "ja": r"[\u3040-\u30ff]", "ko": r"[\uac00-\ud7a3]",
           "es": r"[a-zñáéíóú]", "pt": r"[a-zãõçáéíóúâêô]", "fr": r"[a-zàâçéèêëîïôùûœ]"}
 """A character every sentence of the language has (its own script)."""
+JAW = rig.INDEX["CTRL_C_jaw-translateY"]
+LIPS = [rig.INDEX[f"CTRL_{s}_mouth_lipsTogether{u}-translateY"] for s in "LR" for u in "UD"]
 
 
 def test_every_language_has_sixty_sentences_in_its_script():
@@ -115,6 +117,7 @@ def test_tiny_two_language_corpus(tmp_path):
         assert {r["split"] for r in mine if r["family"] == "espeak-klatt"} == {"test"}
         assert {r["split"] for r in mine if r["family"] == "espeak"} == {"train", "val"}
         assert {r["transcript"] for r in mine} == set(sentences.SENTENCES[lang][:2])
+    bilabials = 0
     for r in rows:
         al = load_alignment(out / "align" / f"{r['id']}.json")
         frames = read_rig(out / "rig" / f"{r['id']}.txt")
@@ -124,3 +127,12 @@ def test_tiny_two_language_corpus(tmp_path):
         assert words and all(w in r["transcript"] for w in words), (r["id"], words)
         if r["language"] == "zh":
             assert "".join(words) == re.sub(r"[，、。！？]", "", r["transcript"])
+        ph = al["phones"]
+        mid = [min(int((p["start"] + p["end"]) / 2 * rig.FPS), len(frames) - 1) for p in ph]
+        closed = [frames[f, LIPS].mean() for f, p in zip(mid, ph) if p["phone"] in ("p", "b", "m")]
+        opened = [frames[f, JAW] for f, p in zip(mid, ph)
+                  if p["phone"] in ("aa", "ae", "ao", "aw", "ay", "ah") and p["end"] - p["start"] > 0.02]
+        assert min(closed, default=1.0) > 0.4, r["id"]
+        assert opened and sum(opened) / len(opened) > 0.15, r["id"]
+        bilabials += len(closed)
+    assert bilabials > 0
