@@ -28,6 +28,8 @@ BACKENDS = {"content_backend": ("whisper", "wav2vec2"),
             "emotion_backend": ("whisper", "emotion2vec"),
             "text_backend": ("minilm", "roberta")}
 """The values each ``[features]`` backend key takes (the first is the default front-end)."""
+CORPUS_LANGUAGES = ("en", "zh", "ja", "ko", "es", "pt", "fr")
+"""``[corpus] languages`` values: the languages of ``train.corpus.sentences``."""
 
 
 class ConfigError(MedtalkError):
@@ -185,12 +187,24 @@ class TrainConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class CorpusConfig:
-    """``[corpus]``: the synthetic corpus of ``medtalk synth``."""
+    """``[corpus]``: the synthetic corpus of ``medtalk synth`` (``languages``: ISO 639-1 codes,
+    some of :data:`CORPUS_LANGUAGES`).
+
+    Raises:
+        ConfigError: an empty ``languages`` or one outside :data:`CORPUS_LANGUAGES`.
+    """
 
     sentences: int
     heldout_family: str
     val_fraction: float
     seed: int
+    languages: tuple[str, ...]
+
+    def __post_init__(self):
+        bad = [lang for lang in self.languages if lang not in CORPUS_LANGUAGES]
+        if bad or not self.languages:
+            raise ConfigError(f"corpus.languages = {list(self.languages)!r}: expected some of "
+                              f"{CORPUS_LANGUAGES}")
 
 
 @dataclass(frozen=True, kw_only=True)

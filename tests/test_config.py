@@ -61,6 +61,8 @@ def test_the_environment_names_a_file(tmp_path, monkeypatch):
     ("[features]\ncontent_backend = \"hubert\"\n", "content_backend = 'hubert'"),
     ("[train]\nepochs = 3\n", "train.epochs must be a table"),
     ("[train\n", "not valid TOML"),
+    ("[corpus]\nlanguages = [\"en\", \"xx\"]\n", "corpus.languages = \\['en', 'xx'\\]"),
+    ("[corpus]\nlanguages = \"en\"\n", "corpus.languages must be a list"),
 ])
 def test_bad_files_are_one_line_errors(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -74,7 +76,8 @@ def test_floats_take_ints_but_nothing_else_is_coerced():
     assert merge({"a": {"b": 1.5}}, {"a": {"b": 2}}) == {"a": {"b": 2}}
     assert config.build(config.RigConfig, {"fps": 60}, "rig") == config.RigConfig(fps=60)
     cfg = config.build(config.CorpusConfig, {"sentences": 2, "heldout_family": "flite",
-                                              "val_fraction": 1, "seed": 0}, "corpus")
+                                              "val_fraction": 1, "seed": 0,
+                                              "languages": ["en"]}, "corpus")
     assert isinstance(cfg.val_fraction, float)
     with pytest.raises(ConfigError, match="missing key corpus.seed"):
         config.build(config.CorpusConfig, {"sentences": 2, "heldout_family": "flite",

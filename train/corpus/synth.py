@@ -3,9 +3,11 @@
 Every sentence is spoken by every voice in all seven emotions; each utterance gives
 ``wav/{id}.wav`` (16 kHz mono PCM16), ``rig/{id}.txt`` (EmoFace TXT, 60 fps, 174 columns,
 ``floor(duration_s * 60)`` rows) and ``align/{id}.json`` (word and phone times). ``manifest.csv``
-(``id,emotion,transcript,voice,family,split,sentence,duration_s``) is written last. Split: every
-utterance of the held-out voice family is ``test``; ``val_fraction`` of the sentences are ``val``
-for the other voices; the rest is ``train``. See ``docs/corpus.md``.
+(``id,emotion,transcript,voice,family,split,sentence,duration_s,language``) is written last.
+Languages (``--languages``): each has its sentences and voices. Split, per language: every
+utterance of the language's held-out voice family (English: ``[corpus] heldout_family``, the
+others: eSpeak NG's Klatt variants) is ``test``; ``val_fraction`` of the language's sentences are
+``val`` for its other voices; the rest is ``train``. See ``docs/corpus.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import numpy as np
 from medtalk_core import rig
 from medtalk_core.errors import MedtalkError
 
-COLUMNS = ("id", "emotion", "transcript", "voice", "family", "split", "sentence", "duration_s")
+COLUMNS = ("id", "emotion", "transcript", "voice", "family", "split", "sentence", "duration_s",
+           "language")
 SUBDIRS = ("wav", "rig", "align")
 
 
@@ -52,7 +55,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--sentences", type=int, default=None,
                         help="number of sentences (default: [corpus] sentences)")
     parser.add_argument("--voices", default=None,
-                        help="comma-separated voice names (default: all default voices)")
+                        help="comma-separated voice names (default: every default voice of the "
+                             "languages)")
+    parser.add_argument("--languages", default=None,
+                        help="comma-separated languages, e.g. en,zh,ja,ko,es,pt,fr "
+                             "(default: [corpus] languages)")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: [corpus] seed)")
     parser.add_argument("--no-augment", action="store_true", help="keep train/val audio clean")
@@ -61,7 +68,8 @@ def add_arguments(parser) -> None:
 def _voices_by_name():
     from . import tts
 
-    return {v.name: v for v in (*tts.VOICES, *tts.EXTRA_VOICES)}
+    return {v.name: v for v in (*tts.EXTRA_VOICES, *(v for vs in tts.LANGUAGE_VOICES.values()
+                                                      for v in vs))}
 
 
 def check_engines(families: set[str]) -> None:
@@ -86,6 +94,23 @@ def check_engines(families: set[str]) -> None:
                 __import__(mod)
             except ImportError:
                 raise MedtalkError(f"Python package {mod} missing (Piper voice): "
+                                   "pip install -e .[synth]") from None
+
+
+def check_readers(languages: set[str]) -> None:
+    """Fail early if a reader of ``languages`` is missing (jieba and pypinyin for Chinese,
+    pykakasi for Japanese; :mod:`train.corpus.scripts`).
+
+    Raises:
+        MedtalkError: the Python package, naming it.
+    """
+    need = {"zh": ("jieba", "pypinyin"), "ja": ("pykakasi",)}
+    for lang in sorted(languages & set(need)):
+        for mod in need[lang]:
+            try:
+                __import__(mod)
+            except ImportError:
+                raise MedtalkError(f"Python package {mod} missing ({lang} text): "
                                    "pip install -e .[synth]") from None
 
 
@@ -134,9 +159,10 @@ def run_job(job: Job) -> list[dict]:
         write_rig(out / "rig" / f"{uid}.txt", frames)
         align.write_alignment(out / "align" / f"{uid}.json", r.phones, r.words)
         rows.append({"id": uid, "emotion": emotion, "transcript": job.text, "voice": voice.name,
-                     "family": voice.family, "split": job.split,
+                     "family": voice.split_family, "split": job.split,
                      "sentence": f"s{job.sentence_idx:03d}",
-                     "duration_s": f"{len(r.audio) / tts.SAMPLE_RATE:.5f}"})
+                     "duration_s": f"{len(r.audio) / tts.SAMPLE_RATE:.5f}",
+                     "language": voice.language})
     return rows
 
 
@@ -153,48 +179,72 @@ def _prepare_out(out: Path, force: bool) -> None:
         (out / sub).mkdir(parents=True, exist_ok=True)
 
 
-def make_jobs(out: str, sentences, voices, heldout: str, val_fraction: float, seed: int,
-              augment: bool) -> list[Job]:
-    """Jobs for every (sentence, voice); the split of each as in the module docstring."""
-    n = len(sentences)
-    n_val = int(round(n * val_fraction))
-    val = set(np.random.default_rng(_seed(seed, "val")).choice(n, n_val, replace=False).tolist())
+def heldout_family(language: str, english_heldout: str) -> str:
+    """The voice family whose utterances are the ``test`` split of ``language``."""
+    from . import tts
+
+    return english_heldout if language == "en" else tts.HELDOUT_GROUP
+
+
+def make_jobs(out: str, sentences: dict[str, tuple[str, ...]], voices, heldout: str,
+              val_fraction: float, seed: int, augment: bool) -> list[Job]:
+    """Jobs for every (sentence, voice) of each language of ``sentences``; the split of each as
+    in the module docstring (``heldout``: the English held-out family)."""
     jobs = []
-    for i, text in enumerate(sentences):
-        for v in voices:
-            split = "test" if v.family == heldout else ("val" if i in val else "train")
-            jobs.append(Job(out, i, text, v.name, split, seed, augment and split != "test"))
+    for lang, texts in sentences.items():
+        n = len(texts)
+        rng = np.random.default_rng(_seed(seed, "val") if lang == "en" else _seed(seed, "val", lang))
+        val = set(rng.choice(n, int(round(n * val_fraction)), replace=False).tolist())
+        test = heldout_family(lang, heldout)
+        for i, text in enumerate(texts):
+            for v in (v for v in voices if v.language == lang):
+                split = "test" if v.split_family == test else ("val" if i in val else "train")
+                jobs.append(Job(out, i, text, v.name, split, seed, augment and split != "test"))
     return jobs
 
 
 def synthesize(out: str | os.PathLike, n_sentences: int, voice_names: list[str] | None = None,
                heldout: str = "flite", val_fraction: float = 0.1, seed: int = 0,
                jobs: int = 2, augment: bool = True, force: bool = False,
-               progress: bool = True) -> list[dict]:
+               progress: bool = True, languages: tuple[str, ...] = ("en",)) -> list[dict]:
     """Make a corpus in ``out``; returns the manifest rows (also written to manifest.csv).
 
+    ``n_sentences`` is per language (the first of each); ``voice_names`` default to every
+    default voice of ``languages`` (:data:`train.corpus.tts.LANGUAGE_VOICES`).
+
     Raises:
-        MedtalkError: bad options, a non-empty ``out`` without ``force``, a missing engine.
+        MedtalkError: bad options (an unknown language or voice, a voice of a language not in
+            ``languages``), a non-empty ``out`` without ``force``, a missing engine or reader.
     """
     from tqdm import tqdm
 
     from medtalk_core.rigio import atomic_write_text
 
-    from . import text, tts
+    from . import sentences as corpus_sentences
+    from . import tts
 
+    bad = [lang for lang in languages if lang not in corpus_sentences.LANGUAGES]
+    if bad or not languages:
+        what = f"unknown language {bad[0]!r}" if bad else "no language"
+        raise MedtalkError(f"{what}; choose from: {', '.join(corpus_sentences.LANGUAGES)}")
     known = _voices_by_name()
-    names = voice_names or [v.name for v in tts.VOICES]
+    names = voice_names or [v.name for lang in languages for v in tts.LANGUAGE_VOICES[lang]]
     unknown = [n for n in names if n not in known]
     if unknown:
         raise MedtalkError(f"unknown voice {unknown[0]!r}; choose from: {', '.join(known)}")
+    voices = [known[n] for n in names]
+    foreign = [v for v in voices if v.language not in languages]
+    if foreign:
+        raise MedtalkError(f"voice {foreign[0].name!r} speaks {foreign[0].language!r}, which is "
+                           f"not in the languages {','.join(languages)}")
     if jobs < 1:
         raise MedtalkError(f"--jobs must be at least 1, got {jobs}")
     try:
-        sentences = text.pick(n_sentences)
+        sentences = {lang: corpus_sentences.pick(lang, n_sentences) for lang in languages}
     except ValueError as e:
         raise MedtalkError(str(e)) from None
-    voices = [known[n] for n in names]
     check_engines({v.family for v in voices})
+    check_readers(set(languages))
     out = Path(out)
     _prepare_out(out, force)
     job_list = make_jobs(str(out), sentences, voices, heldout, val_fraction, seed, augment)
@@ -239,6 +289,8 @@ def run(args) -> int:
         val_fraction=cfg.val_fraction,
         seed=args.seed if args.seed is not None else cfg.seed,
         jobs=args.jobs, augment=not args.no_augment, force=args.force,
+        languages=(tuple(args.languages.split(",")) if args.languages is not None
+                   else cfg.languages),
     )
     hours = sum(float(r["duration_s"]) for r in rows) / 3600
     splits = {s: sum(r["split"] == s for r in rows) for s in ("train", "val", "test")}

@@ -14,6 +14,10 @@ Three engines, each reached in-process, each reporting where every phone lies in
       every phoneme id (the duration predictor's output). Prosody: ``length_scale`` for rate, sox
       ``pitch`` for the pitch shift (duration kept); pitch range is not controllable.
 
+Every voice speaks one language (:data:`LANGUAGE_VOICES`): English by all three engines, Mandarin,
+Japanese, Korean, Spanish, Portuguese and French by eSpeak NG (Chinese and Japanese text read
+through :mod:`train.corpus.scripts`).
+
 Every rendering is resampled to 16 kHz, normalised to a speech RMS of -22 dBFS plus the emotion's
 gain, and padded with silence (``sil`` phones) before and after.
 """
@@ -32,7 +36,7 @@ import soxr
 
 from medtalk_core.errors import MedtalkError
 
-from . import phonemes
+from . import phonemes, scripts
 
 SAMPLE_RATE = 16000
 """Hz, the corpus audio rate."""
@@ -73,13 +77,22 @@ communication of emotion": anger/joy/fear fast, high and loud; sadness slow, low
 @dataclass(frozen=True)
 class Voice:
     """One synthetic voice: ``name`` (unique, used in utterance ids), engine ``family``
-    (``espeak``, ``piper``, ``flite``), the engine's voice name, and offsets of rate and pitch."""
+    (``espeak``, ``piper``, ``flite``), the engine's voice name, offsets of rate and pitch, the
+    ``language`` it speaks (ISO 639-1) and its ``group`` for the held-out split (empty: the
+    engine family)."""
 
     name: str
     family: str
     engine_voice: str
     rate: float = 1.0
     pitch: float = 0.0
+    language: str = "en"
+    group: str = ""
+
+    @property
+    def split_family(self) -> str:
+        """The voice family of the manifest and of the held-out rule."""
+        return self.group or self.family
 
 
 VOICES = (
@@ -100,6 +113,37 @@ EXTRA_VOICES = (
     Voice("flite-kal16", "flite", "kal16"),
 )
 """More voices, selectable with ``--voices``."""
+
+HELDOUT_GROUP = "espeak-klatt"
+"""Held-out family of every language but English: eSpeak NG's Klatt-synthesiser variants."""
+_VARIANTS = (("m1", 1.0, 0.0), ("f2", 1.05, 1.0), ("m3", 0.95, -2.0), ("f4", 1.0, 2.0))
+_KLATT = (("klatt2", 1.0, 0.0), ("klatt4", 0.97, -1.0))
+
+
+def _language_voices(lang: str, engine_voices: tuple[str, ...]) -> tuple[Voice, ...]:
+    """Four formant variants (m1 f2 m3 f4) and two Klatt variants over the language's eSpeak NG
+    voices in turn (a voice name gets its region when the language has several)."""
+    def voice(i: int, variant: str, rate: float, pitch: float, group: str) -> Voice:
+        ev = engine_voices[i % len(engine_voices)]
+        region = ev.split("-")[1].lower() if "-" in ev and len(engine_voices) > 1 else ""
+        tag = f"{lang}{region}-{variant}"
+        return Voice(f"espeak-{tag}", "espeak", f"{ev}+{variant}", rate, pitch, lang, group)
+
+    return (*(voice(i, *v, "espeak") for i, v in enumerate(_VARIANTS)),
+            *(voice(i, *v, HELDOUT_GROUP) for i, v in enumerate(_KLATT)))
+
+
+LANGUAGE_VOICES: dict[str, tuple[Voice, ...]] = {
+    "en": VOICES,
+    "zh": _language_voices("zh", ("cmn-latn-pinyin",)),
+    "ja": _language_voices("ja", ("ja",)),
+    "ko": _language_voices("ko", ("ko",)),
+    "es": _language_voices("es", ("es", "es-419")),
+    "pt": _language_voices("pt", ("pt", "pt-br")),
+    "fr": _language_voices("fr", ("fr", "fr-be")),
+}
+"""Default voices per language: English as :data:`VOICES`; the others six eSpeak NG voices each,
+the two Klatt variants (``HELDOUT_GROUP``) held out as the test split."""
 
 
 @dataclass
@@ -174,34 +218,69 @@ class Espeak:
                              (_ESPEAK_PITCH, pitch), (_ESPEAK_RANGE, 50 * p.range),
                              (_ESPEAK_VOLUME, 100)):
             self.lib.espeak_SetParameter(param, int(round(np.clip(value, 0, 400))), 0)
-        self._chunks.clear()
-        self._events.clear()
-        data = text.encode()
-        self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
-        self.lib.espeak_Synchronize()
+        said, display = scripts.spoken(text, voice.language)
+        data = said.encode()
+        self.synth(data)
         audio = np.concatenate(self._chunks).astype(np.float32) / 32768.0
-        total = len(audio) / self.sr
-        ph = [(phonemes.from_espeak(e[4].decode("ascii", "replace")), e[3] / 1000.0)
-              for e in self._events if e[0] == _EV_PHONEME]
-        phones = [(name, t, ph[i + 1][1] if i + 1 < len(ph) else total)
-                  for i, (name, t) in enumerate(ph)]
+        phones = self.phones(voice.language, len(audio) / self.sr)
         wev = [e for e in self._events if e[0] == _EV_WORD and e[2] > 0]
         # eSpeak NG joins clitics to a word ("at a"): a word's text runs to the next word event.
         # Positions are snapped to the nearest word start of the text (eSpeak NG is at times 1 off).
-        starts = np.array([m.start() for m in re.finditer(rb"\S+", data)])
+        # Event positions count characters (1-based), not bytes.
+        starts = np.array([m.start() for m in re.finditer(r"\S+", said)])
         snapped = [int(starts[np.abs(starts - (e[1] - 1)).argmin()]) for e in wev]
         keep = [i for i in range(len(wev)) if i == 0 or snapped[i] > snapped[i - 1]]
-        cut = [snapped[i] for i in keep] + [len(data)]
-        wd = [(_clean(data[cut[k]:cut[k + 1]].decode("utf-8", "replace")), wev[i][3] / 1000.0)
-              for k, i in enumerate(keep)]
+        cut = [snapped[i] for i in keep] + [len(said)]
+        if display is None:
+            spans = [said[cut[k]:cut[k + 1]] for k in range(len(keep))]
+        else:
+            tok = np.searchsorted(starts, cut)
+            join = scripts.JOINER.get(voice.language, " ")
+            spans = [join.join(display[tok[k]:tok[k + 1]]) for k in range(len(keep))]
+        wd = [(_clean(w), wev[i][3] / 1000.0) for w, i in zip(spans, keep)]
         words = [(w, t, wd[i + 1][1] if i + 1 < len(wd) else _last_speech_end(phones))
                  for i, (w, t) in enumerate(wd)]
         return Rendering(audio, phones, words, None, {"sr": self.sr})
 
+    def synth(self, data: bytes) -> None:
+        """Speak UTF-8 ``data`` with the current voice; audio and events land in the buffers."""
+        self._chunks.clear()
+        self._events.clear()
+        self.lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
+        self.lib.espeak_Synchronize()
+
+    def phones(self, language: str, total: float) -> list[tuple[str, float, float]]:
+        """(phone, start s, end s) of the last synthesis, covering ``0 .. total`` s.
+
+        A ``(xx)`` event (eSpeak NG switching language for a foreign word) selects the English
+        table for ``(en)`` and ``language``'s otherwise; a phoneme of two phones is split in two
+        equal halves; a phoneme of none (syllable boundary) extends the phone before it.
+
+        Raises:
+            MedtalkError: a phoneme without a mapping (:func:`phonemes.from_espeak`).
+        """
+        marks, lang = [], language
+        for e in self._events:
+            if e[0] != _EV_PHONEME:
+                continue
+            m = e[4].decode("ascii", "replace")
+            if m.startswith("(") and m.endswith(")"):
+                lang = "en" if m[1:3] == "en" else language
+                continue
+            names = phonemes.from_espeak(m, lang)
+            if names or not marks:
+                marks.append((names or ("pau",), e[3] / 1000.0))
+        out = []
+        for i, (names, t) in enumerate(marks):
+            end = marks[i + 1][1] if i + 1 < len(marks) else total
+            step = (end - t) / len(names)
+            out.extend((n, t + k * step, t + (k + 1) * step) for k, n in enumerate(names))
+        return out
+
 
 def _clean(span: str) -> str:
     """A word span of the text without surrounding spaces and punctuation."""
-    return " ".join(span.split()).strip(".,!?;:\"")
+    return " ".join(span.split()).strip(".,!?;:\"¡¿«» ")
 
 
 def _last_speech_end(phones: list[tuple[str, float, float]]) -> float:
