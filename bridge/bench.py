@@ -158,9 +158,19 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
         "cpu_percent": round(100 * cpu / wall, 1),
         "cpu_s_per_audio_s": round(cpu / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "transcript": transcript_figures(engine, wall),
         "faults": engine.problems(),
         "checkpoint": str(live.meta.get("plan", "")) or str(checkpoint),
     }
+
+
+def transcript_figures(engine, wall_s: float) -> dict:
+    """The live transcript's words committed, their lag p50 / p95 (ms from a word's centre entering
+    the process to the word reaching the lips) and its CPU time over the wall time (%)."""
+    lags = 1000 * np.asarray(engine.word_lags or [np.nan])
+    return {"words": len(engine.word_lags),
+            **{f"lag_p{q}_ms": round(float(np.percentile(lags, q)), 0) for q in (50, 95)},
+            "cpu_percent": round(100 * engine.asr_cpu_s / wall_s, 1)}
 
 
 def offline_time(audio: np.ndarray, cfg: Config) -> float:
@@ -274,6 +284,9 @@ def run(args: argparse.Namespace) -> int:
     if args.offline:
         print(f"offline inference RTF {fig['offline_rtf']}; stream CPU / offline = "
               f"{fig['stream_cpu_to_offline']}")
+    tr = fig["transcript"]
+    print(f"transcript: {tr['words']} words, lag p50 {tr['lag_p50_ms']} ms, p95 "
+          f"{tr['lag_p95_ms']} ms; CPU {tr['cpu_percent']} % of a core")
     print(f"faults: {fig['faults']}")
     if args.json:
         from medtalk_core.rigio import atomic_write_text
