@@ -7,7 +7,8 @@ neither its CPU time nor the GIL it holds can stall the frame clock.
 
 The process is started with multiprocessing's ``spawn`` context (a fresh interpreter: no copy of
 the parent's threads or locks), loads its models and warms them up, then says it is ready.
-The parent never blocks on it: a full audio queue keeps the chunk and sends it joined with the
+A process that fell behind transcribes all the audio queued in one pass. The parent never
+blocks on it: a full audio queue keeps the chunk and sends it joined with the
 next one (counted, "audio coalesced"); more than ``max_pending_s`` of unsent audio drops the
 oldest (counted, "audio dropped"). The process runs at a lower priority (niceness
 ``ASR_NICENESS``), ignores Ctrl-C (the parent stops it), and exits when the parent asks, when its
@@ -75,10 +76,12 @@ def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
         os.nice(ASR_NICENESS)
     except OSError:
         pass
+    _die_with_parent()
     parent = os.getppid()
+    out.cancel_join_thread()  # exiting never waits for a parent that stopped reading
     try:
         transcript = _load(spec)
-        out.put(("ready", time.process_time()))
+        _send(out, ("ready", time.process_time()), parent)
         while True:
             try:
                 item = audio.get(timeout=PARENT_CHECK_S)
@@ -88,16 +91,55 @@ def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
                 continue
             if item is None:
                 return
-            chunk, final = item
+            chunk, final = _drain(audio, item)
+            if chunk is None:
+                return
             batch = transcript.step_audio(chunk, final)
             if batch is not None:
-                out.put(("words", Committed(batch, transcript.tail, time.process_time())))
+                _send(out, ("words", Committed(batch, transcript.tail, time.process_time())),
+                      parent)
             if final:
                 return
     except Exception as e:  # reported to the parent, which goes on without words
-        out.put(("error", f"{type(e).__name__}: {e}"))
+        _send(out, ("error", f"{type(e).__name__}: {e}"), parent)
     finally:
-        out.put(("cpu", time.process_time()))
+        _send(out, ("cpu", time.process_time()), parent)
+
+
+def _drain(audio: mp.Queue, item: tuple) -> tuple:
+    """``item`` joined with the chunks queued behind it (a process that fell behind catches up
+    with one pass, not one per chunk): ``(chunk, final)``, chunk None if asked to stop."""
+    chunks, final = [item[0]], item[1]
+    while not final:
+        try:
+            more = audio.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            return None, True
+        chunks.append(more[0])
+        final = more[1]
+    return np.concatenate(chunks), final
+
+
+def _send(out: mp.Queue, message: tuple, parent: int) -> None:
+    """Put ``message`` on the full-able ``out`` queue, giving up once the parent is gone."""
+    while os.getppid() == parent:
+        try:
+            out.put(message, timeout=PARENT_CHECK_S)
+            return
+        except queue.Full:
+            pass
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when its parent exits (even by SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _load(spec: TranscriptSpec):
@@ -133,6 +175,8 @@ class TranscriptProcess:
                  problems: ProblemLog):
         ctx = mp.get_context("spawn")
         self._audio, self._out = ctx.Queue(queue_size), ctx.Queue(queue_size)
+        for q in (self._audio, self._out):
+            q.cancel_join_thread()  # exiting never waits for a process that stopped reading
         self.process = ctx.Process(target=_serve, args=(spec, self._audio, self._out),
                                    name="medtalk-transcript", daemon=True)
         self.problems, self.max_pending = problems, int(max_pending_s * SAMPLE_RATE)
@@ -192,7 +236,7 @@ class TranscriptProcess:
                     self.problems.note("transcript failed", value)
         except queue.Empty:
             pass
-        if not self._stopping and not self.process.is_alive():
+        if not self._stopping and self.process.pid is not None and not self.process.is_alive():
             self.problems.note("transcript process died",
                                f"exit code {self.process.exitcode}; the words stop")
             self._stopping = True
@@ -218,5 +262,3 @@ class TranscriptProcess:
         self.process.join()
         if self.process.exitcode == 0:  # a killed process may have left half a message
             self.poll()
-        self._audio.cancel_join_thread()
-        self._out.cancel_join_thread()

@@ -166,11 +166,11 @@ def measure(audio: np.ndarray, checkpoint, emotion: str, cfg: Config) -> dict:
 
 def transcript_figures(engine, wall_s: float) -> dict:
     """The live transcript's words committed, their lag p50 / p95 (ms from a word's centre entering
-    the process to the word reaching the lips) and its CPU time over the wall time (%)."""
+    the process to the word reaching the lips) and its process's CPU time over the wall time (%)."""
     lags = 1000 * np.asarray(engine.word_lags or [np.nan])
     return {"words": len(engine.word_lags),
             **{f"lag_p{q}_ms": round(float(np.percentile(lags, q)), 0) for q in (50, 95)},
-            "cpu_percent": round(100 * engine.asr_cpu_s / wall_s, 1)}
+            "cpu_percent": round(100 * engine.asr.cpu_s / wall_s, 1)}
 
 
 def offline_time(audio: np.ndarray, cfg: Config) -> float:
