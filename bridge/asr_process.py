@@ -39,8 +39,11 @@ ASR_NICENESS = 10
 """Niceness of the transcript process, below the lips and the frame clock."""
 PARENT_CHECK_S = 0.5
 """s between the process's checks that its parent is still there."""
-STOP_WAIT_S = 3.0
-"""s the parent waits for the process to exit when asked before it terminates it."""
+STOP_WAIT_S = 0.2
+"""s the parent waits for the process to exit when asked before it terminates it (it holds no
+state worth a wait: a stream's end is not held up by a transcription under way)."""
+KILL_WAIT_S = 2.0
+"""s the parent waits for a terminated process before it kills it."""
 
 
 @dataclass(frozen=True)
@@ -243,8 +246,8 @@ class TranscriptProcess:
         return got
 
     def stop(self) -> None:
-        """Ask the process to exit; terminate (then kill) it if it does not within
-        ``STOP_WAIT_S``. Returns once it has ended."""
+        """Ask the process to exit; terminate it if it does not within ``STOP_WAIT_S`` (kill it
+        if that does not work within ``KILL_WAIT_S``). Returns once it has ended (reaped)."""
         self._stopping = True
         if self.process.pid is None:  # never started
             return
@@ -256,7 +259,7 @@ class TranscriptProcess:
             self.process.join(STOP_WAIT_S)
         if self.process.is_alive():
             self.process.terminate()
-            self.process.join(STOP_WAIT_S)
+            self.process.join(KILL_WAIT_S)
         if self.process.is_alive():
             self.process.kill()
         self.process.join()
