@@ -9,7 +9,9 @@ Figures: CPU s per audio s (``time.process_time``; 1.0 = one core busy), Whisper
 committed, and the lag of a word in a real-time run on a free core: from its centre to the end
 of the step that committed it, plus that step's compute time (p50 / p95, ms).
 
-    python benchmarks/transcript_cost.py [--rev REV] [--buffer-s S] [--minutes M]
+    python benchmarks/transcript_cost.py [--rev REV] [--buffer-s S] [--minutes M] [--pause-s P]
+
+``--pause-s`` puts P s of silence after each of the codec2 recordings (a talk with pauses).
 
 ``--rev`` reads ``bridge/transcribe.py`` of a git revision (default: the working tree).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import time
 import types
 from pathlib import Path
@@ -36,8 +39,20 @@ def transcribe_module(rev: str | None):
     source = subprocess.run(["git", "show", f"{rev}:bridge/transcribe.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
     module = types.ModuleType(f"transcribe_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(source, f"{rev}:bridge/transcribe.py", "exec"), module.__dict__)
     return module
+
+
+def talk(minutes: float, pause_s: float) -> np.ndarray:
+    """The codec2 recordings, each followed by ``pause_s`` of silence, looped to ``minutes``."""
+    from bridge.bench import CODEC2
+    from medtalk_core.audio import load_audio
+
+    files = sorted((CODEC2 / "wav").glob("*.wav")) + [CODEC2 / "raw" / "speech_orig_16k.wav"]
+    pause = np.zeros(int(pause_s * 16000), np.float32)
+    one = np.concatenate([part for f in files for part in (load_audio(f), pause)])
+    return np.resize(one, int(minutes * 60 * 16000)).astype(np.float32)
 
 
 def main() -> None:
@@ -45,12 +60,12 @@ def main() -> None:
     parser.add_argument("--rev", help="git revision of bridge/transcribe.py (default: working tree)")
     parser.add_argument("--buffer-s", type=float, help="buffer_s (default: [live] asr_buffer_s)")
     parser.add_argument("--minutes", type=float, default=1.0)
+    parser.add_argument("--pause-s", type=float, default=0.0)
     args = parser.parse_args()
 
     import torch
     from threadpoolctl import threadpool_limits
 
-    from bridge.bench import speech_input
     from medtalk_core.asr import Transcriber
     from medtalk_core.backbones import text_encoder
     from medtalk_core.config import load_config
@@ -66,7 +81,7 @@ def main() -> None:
     text = text_encoder(f)
     stt.warm_up()
     text.encode_words(["hello"])
-    audio, step = speech_input(None, args.minutes), int(lc.asr_step_s * 16000)
+    audio, step = talk(args.minutes, args.pause_s), int(lc.asr_step_s * 16000)
     lags, passes, context = [], 0, []
     cpu0 = time.process_time()
     for pos in range(0, len(audio), step):

@@ -59,7 +59,7 @@ class StreamingTranscriber:
         vad_threshold: Silero speech probability above which a frame is speech.
     """
 
-    def __init__(self, transcriber: Transcriber, buffer_s: float = 8.0, beam_size: int = 1,
+    def __init__(self, transcriber: Transcriber, buffer_s: float = 12.0, beam_size: int = 1,
                  vad_threshold: float = 0.5):
         from faster_whisper.vad import VadOptions
 
