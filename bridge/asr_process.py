@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import logging
 import multiprocessing as mp
+import multiprocessing.util
 import os
 import queue
 import signal
@@ -71,9 +72,10 @@ class Committed:
     cpu_s: float
 
 
-def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
-    """The process: load, warm up, say ready, then transcribe each ``(chunk, final)`` until
-    None, a ``final`` chunk, or the parent's exit."""
+def _main(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
+    """The process's target: :func:`_serve`, then its last message flushed to the parent and a
+    quick exit (no interpreter teardown of torch and CTranslate2: the stream's end is not held
+    up)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(ASR_NICENESS)
@@ -81,7 +83,17 @@ def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
         pass
     _die_with_parent()
     parent = os.getppid()
-    out.cancel_join_thread()  # exiting never waits for a parent that stopped reading
+    _serve(spec, audio, out, parent)
+    if os.getppid() == parent:
+        out.close()
+        out.join_thread()
+    mp.util._exit_function()  # what a process's own end runs: its semaphores unregistered
+    os._exit(0)
+
+
+def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue, parent: int) -> None:
+    """Load, warm up, say ready, then transcribe each ``(chunk, final)`` until None, a
+    ``final`` chunk, or the exit of the process ``parent``."""
     try:
         transcript = _load(spec)
         _send(out, ("ready", time.process_time()), parent)
@@ -180,7 +192,7 @@ class TranscriptProcess:
         self._audio, self._out = ctx.Queue(queue_size), ctx.Queue(queue_size)
         for q in (self._audio, self._out):
             q.cancel_join_thread()  # exiting never waits for a process that stopped reading
-        self.process = ctx.Process(target=_serve, args=(spec, self._audio, self._out),
+        self.process = ctx.Process(target=_main, args=(spec, self._audio, self._out),
                                    name="medtalk-transcript", daemon=True)
         self.problems, self.max_pending = problems, int(max_pending_s * SAMPLE_RATE)
         self.cpu_s = 0.0
