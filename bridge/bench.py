@@ -264,7 +264,8 @@ def _stream(engine, sender, receiver: ExternalReceiver, hog: Hogs,
         label = engine.state.frame_control(0).label
         with threadpool_limits(1):  # as the engine runs: no OpenBLAS thread takes part
             name_workers_of(lambda: engine.lips.warm_up(label), "lips-encoder")
-            name_workers_of(engine.transcript.warm_up, "asr-whisper")
+            if engine.asr is None:  # else the transcript is a child process of its own
+                name_workers_of(engine.transcript.warm_up, "asr-whisper")
         before = os.getloadavg()
         hog.start()
         stats = engine.run()
@@ -308,8 +309,18 @@ def latency_figures(engine, run: StreamRun, samples: int, fps: int) -> dict:
         "cpu_percent": round(100 * cpu.cpu_s / cpu.wall_s, 1),
         "cpu_s_per_audio_s": round(cpu.cpu_s / seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+        "transcript": transcript_figures(engine, cpu.wall_s),
         "faults": engine.problems(),
     }
+
+
+def transcript_figures(engine, wall_s: float) -> dict:
+    """The live transcript's words committed, their lag p50 / p95 (ms from a word's centre entering
+    the process to the word reaching the lips) and its process's CPU time over the wall time (%)."""
+    lags = 1000 * np.asarray(engine.word_lags or [np.nan])
+    return {"words": len(engine.word_lags),
+            **{f"lag_p{q}_ms": round(float(np.percentile(lags, q)), 0) for q in (50, 95)},
+            "cpu_percent": round(100 * engine.asr.cpu_s / wall_s, 1)}
 
 
 def offline_time(audio: np.ndarray, cfg: Config) -> float:
@@ -419,6 +430,9 @@ def print_latency(fig: dict) -> None:
     if "offline_rtf" in fig:
         print(f"offline inference RTF {fig['offline_rtf']}; stream CPU / offline = "
               f"{fig['stream_cpu_to_offline']}")
+    tr = fig["transcript"]
+    print(f"transcript: {tr['words']} words, lag p50 {tr['lag_p50_ms']} ms, p95 "
+          f"{tr['lag_p95_ms']} ms; CPU {tr['cpu_percent']} % of a core")
     print(f"faults: {fig['faults']}")
 
 

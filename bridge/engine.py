@@ -6,14 +6,18 @@ Stages (modules) and the frames they pass (:mod:`bridge.frames`)::
     source (sources) --blocks--> ingest --16 kHz ring--> lips --StreamOutput--> eyes --LiveFrame-->
     FrameTable --> clock (pacer) --LiveFrame--> sender (guard) --> sinks, recorder
                                                  clock --SentFrame--> status
-    16 kHz ring --> transcript --WordBatch--> lips;   control port, hotkeys --> state
+    16 kHz ring --> transcript (own process) --WordBatch--> lips;   control port, hotkeys --> state
 
-Threads::
+Threads and processes::
 
     audio callback:   copies each block into the ingest's raw ring, never blocks
     lips worker:      ingest.pump -> lips.step -> eyes -> frame table
-    transcript worker (niced): transcript.step every asr_step_s of audio -> words -> lips
+    transcript feeder: every asr_step_s of audio -> the transcript process (bridge/asr_process.py,
+                      niced; bounded queues, never blocks) -> committed words -> lips
     main thread:      clock.run: frame i leaves at mono0 + D + i / 60
+
+The transcript process is started first, and the clock only once its models are loaded; it is
+stopped when the stream ends. If it dies the stream goes on without new words (logged, counted).
 
 ``D`` (``delay_s``) is the stream's lookahead (:func:`medtalk_core.streaming.ahead_s`: the
 encoder window's future audio, the interpolation onto rig frames and the model's lookahead) plus
@@ -21,7 +25,7 @@ encoder window's future audio, the interpolation onto rig frames and the model's
 time minus the time its audio (sample ``i / 60 * 16000``) entered the process.
 
 With ``fast`` (``--fast``) the same stages run in one thread as fast as possible (the
-transcript's words reach the lips as soon as the step that committed them ran) and frames are
+transcript in this process; its words reach the lips as soon as the step that committed them ran) and frames are
 sent as they are made. Faults never stop the stream; each kind is logged once and counted
 (:meth:`Engine.problems`).
 """
@@ -29,7 +33,6 @@ sent as they are made. Faults never stop the stream; each kind is logged once an
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -44,6 +47,7 @@ from .eyes import EyesStage
 from .ingest import GAP_STEP_S, SAMPLE_RATE, Ingest, InputFormat
 from .lips import Lips
 from .live_model import LiveModel
+from .asr_process import TranscriptProcess, TranscriptSpec
 from .pacer import Pacer, Sender
 from .sinks import ProblemLog
 from .state import LiveState
@@ -56,8 +60,8 @@ logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # no line per tra
 
 SWITCH_INTERVAL_S = 0.0005
 """s between GIL hand-overs while streaming (Python's default 5 ms would show as jitter)."""
-ASR_NICENESS = 10
-"""Niceness of the transcript worker's thread (Linux: per thread), below the lips and sender."""
+FEED_POLL_S = 0.05
+"""s the transcript feeder waits for words between its looks at the audio."""
 
 
 def load_live_model(checkpoint: str | Path | None, cfg: Config) -> LiveModel:
@@ -113,17 +117,27 @@ class Engine:
         self.clock = LiveClock(self.pacer, self.table, sender, self.stats, self.ingest, state,
                                lc.state_interval_s)
         self.asr_step = int(lc.asr_step_s * SAMPLE_RATE)
+        self.asr_problems = ProblemLog("transcript", "the stream goes on")
+        self.asr = None if source.fast else TranscriptProcess(
+            TranscriptSpec(live.features, live.word_context, lc.asr_buffer_s, lc.asr_beam_size,
+                           lc.vad_threshold, lc.transcript_tail),
+            lc.asr_queue, lc.asr_buffer_s, self.asr_problems)
+        self.asr_timeout_s = lc.asr_start_timeout_s
+        self.word_lags: list[float] = []
+        """s from each committed word's centre (its audio entering) to it reaching the lips."""
         self._stop = threading.Event()
 
     @property
     def busy(self) -> dict[str, float]:
-        """s (wall) each worker spent working: its real-time factor times the audio time."""
-        return {"lips": self.lips.busy_s, "asr": self.transcript.busy_s}
+        """s each worker spent working (its real-time factor times the audio time): wall s of the
+        lips; of the transcript wall s in fast mode, the transcript process's CPU s live."""
+        asr = self.transcript.busy_s if self.asr is None else self.asr.cpu_s
+        return {"lips": self.lips.busy_s, "asr": asr}
 
     def problems(self, *more: ProblemLog) -> dict[str, dict[str, int]]:
         """Faults counted so far: ``{name: {kind: count}}`` of the sinks, the sender, the input
         and ``more`` (e.g. the control port's)."""
-        logs = (self.faults, *more)
+        logs = (self.faults, self.asr_problems, *more)
         return {**self.sender.problems, **{p.name: dict(p.counts) for p in logs}}
 
     def status_inputs(self, control=None) -> StatusInputs:
@@ -140,11 +154,16 @@ class Engine:
             self.table.end(self.lips.frames_made)
 
     def _transcript_step(self, final: bool = False) -> None:
-        """Transcribe the audio that arrived; hand committed words to the lips."""
+        """Fast mode: transcribe the audio that arrived; hand committed words to the lips."""
         words = self.transcript.step(self.ingest.ring, final)
         if words is not None:
-            self.lips.offer(words)
-            self.state.set_transcript(self.transcript.tail)
+            self._offer(words, self.transcript.tail)
+
+    def _offer(self, words, tail: str) -> None:
+        now = time.monotonic()
+        self.word_lags += [now - self.ingest.mono0 - float(c) for c in words.centres]
+        self.lips.offer(words)
+        self.state.set_transcript(tail)
 
     def _lips_loop(self) -> None:
         try:
@@ -156,22 +175,21 @@ class Engine:
             log.exception("lips worker failed")
             self.table.end(self.lips.frames_made)
 
-    def _transcript_loop(self) -> None:
-        try:  # the transcript can wait; the lips and the frame clock cannot
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ASR_NICENESS)
-        except (AttributeError, OSError):
-            pass
+    def _feed_loop(self) -> None:
+        """Live: the audio to the transcript process every ``asr_step`` samples, its words to the
+        lips (the process does the work; this thread only copies)."""
+        ring, position, final = self.ingest.ring, 0, False
         try:
             while not self._stop.is_set():
-                ended = self.source.ended.is_set()
-                if self.transcript.pending(self.ingest.ring) >= self.asr_step or ended:
-                    self._transcript_step(final=ended)
-                    if ended:
-                        return
-                else:
-                    self._stop.wait(0.05)
+                for c in self.asr.poll(FEED_POLL_S):
+                    self._offer(c.batch, c.tail)
+                if not final and (ring.written - position >= self.asr_step
+                                  or self.source.ended.is_set()):
+                    final, n = self.source.ended.is_set(), ring.written
+                    self.asr.feed(ring.read_mono(position, n), final)
+                    position = n
         except Exception:
-            log.exception("transcript worker failed; the stream goes on without a transcript")
+            log.exception("transcript feeder failed; the stream goes on without a transcript")
 
     def run(self) -> SendStats:
         """Stream until the source ends or ``state.quit`` is set; returns the frame statistics."""
@@ -191,8 +209,15 @@ class Engine:
         self.eyes.t0 = self.pacer.start(mono0)
 
     def _run_live(self) -> None:
+        self.asr.start()  # loads its models while the lips warm up
+        try:
+            self._run_started()
+        finally:
+            self.asr.stop()
+
+    def _run_started(self) -> None:
         self.lips.warm_up(self.state.frame_control(0).label)
-        self.transcript.warm_up()
+        self.asr.wait_ready(self.asr_timeout_s)
         self.sender.wait_ready()
         self.sender.send_names()
         switch = sys.getswitchinterval()
@@ -200,7 +225,7 @@ class Engine:
         self.source.start(self.ingest.callback)
         self._start(self.source.mono0)
         workers = [threading.Thread(target=self._lips_loop, name="lips", daemon=True),
-                   threading.Thread(target=self._transcript_loop, name="transcript", daemon=True)]
+                   threading.Thread(target=self._feed_loop, name="transcript", daemon=True)]
         for w in workers:
             w.start()
         try:

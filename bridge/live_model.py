@@ -13,8 +13,8 @@ from medtalk_core.errors import CheckpointError
 @dataclass
 class LiveModel:
     """The loaded model (``model``, eval mode), its checkpoint metadata ``meta``, the Whisper
-    ``encoder`` with the live window geometry, the ``text`` encoder, the ``transcriber`` and
-    ``word_context`` (words per prefix word-feature run)."""
+    ``encoder`` with the live window geometry, the ``text`` encoder, the ``transcriber``,
+    ``word_context`` (words per prefix word-feature run) and the ``features`` settings."""
 
     model: object
     meta: dict
@@ -22,6 +22,8 @@ class LiveModel:
     text: object
     transcriber: object
     word_context: int
+    features: FeaturesConfig
+    """``[features]`` as the model was trained (what the transcript process builds)."""
 
     @property
     def labels(self):
@@ -61,4 +63,4 @@ class LiveModel:
         text = text_encoder(f)
         transcriber = Transcriber.from_config(f)
         context = meta.get("stream", {}).get("word_context", word_context)
-        return cls(model, meta, encoder, text, transcriber, int(context))
+        return cls(model, meta, encoder, text, transcriber, int(context), f)

@@ -8,9 +8,12 @@ Real-Time Transcription System"). Committed words never change. The committed wo
 left the buffer are the decoder's prompt, so the next transcription continues them; the buffer is
 cut at the end of a committed sentence once it is longer than half of ``buffer_s``.
 
-Voice-activity gating (Silero VAD, bundled with faster-whisper): a step whose buffer holds no
-speech does not run Whisper; during long silence the buffer is dropped, so silence for minutes
-costs only the VAD. At the end of the stream the last hypothesis is committed whole.
+Voice-activity gating (Silero VAD, bundled with faster-whisper, on the new audio and the
+``VAD_CONTEXT_S`` before it, never on the whole buffer): a step whose new audio holds no speech
+does not run Whisper. It ends the utterance: the latest hypothesis (whose audio ended in silence)
+is committed whole and the buffer dropped to its last second, so silence for minutes costs only
+the VAD and the window Whisper reads is the current utterance, at most ``buffer_s``. At the end
+of the stream the last hypothesis is committed whole.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ SAMPLE_RATE = 16000
 OVERLAP_S = 0.5
 """s before the end of the last committed word from which a new transcription's words are
 compared with the committed tail (word times move a little between transcriptions)."""
+VAD_CONTEXT_S = 0.5
+"""s of audio before a step's new samples that its VAD also reads (speech cut by the step)."""
 KEEP_WORDS = 100
 """Committed words kept (the prompt and the repeat check use the last few)."""
 _NORM = re.compile(r"[^\w']+")
@@ -49,7 +54,7 @@ class StreamingTranscriber:
 
     Args:
         transcriber: the loaded faster-whisper model (:class:`medtalk_core.asr.Transcriber`).
-        buffer_s: s of audio at most in the buffer.
+        buffer_s: s of audio at most in the buffer (the utterance window Whisper reads).
         beam_size: beam search width (1 = greedy, fastest).
         vad_threshold: Silero speech probability above which a frame is speech.
     """
@@ -78,14 +83,18 @@ class StreamingTranscriber:
         return self.start_s + len(self.buffer) / SAMPLE_RATE
 
     def step(self, audio: np.ndarray) -> StepResult:
-        """Append float32 ``(n,)`` new samples and transcribe; returns newly committed words."""
-        self.buffer = np.concatenate([self.buffer, np.asarray(audio, np.float32)])
-        if not self._has_speech():
-            self._hypothesis = []
+        """Append float32 ``(n,)`` new samples and transcribe; returns newly committed words
+        (without speech in the new samples: the rest of the utterance, Whisper not run)."""
+        audio = np.asarray(audio, np.float32)
+        self.buffer = np.concatenate([self.buffer, audio])
+        if not self._has_speech(len(audio)):
+            new, self._hypothesis = self._hypothesis, []  # the utterance has ended
+            self.committed += new
             keep = int(1.0 * SAMPLE_RATE)  # silence: keep 1 s of context only
             if len(self.buffer) > keep:
                 self._trim(self.end_s - keep / SAMPLE_RATE)
-            return StepResult([], False)
+            del self.committed[:-KEEP_WORDS]
+            return StepResult(new, False)
         words = self._transcribe()
         agreed = 0
         while (agreed < min(len(words), len(self._hypothesis))
@@ -99,17 +108,19 @@ class StreamingTranscriber:
 
     def finish(self) -> list[Word]:
         """End of the stream: commit the latest hypothesis (transcribing the rest first)."""
-        new = self._transcribe() if self._has_speech() else []
+        new = self._transcribe() if self._has_speech(len(self.buffer)) else []
         self.committed += new
         self._hypothesis = []
         return new
 
-    def _has_speech(self) -> bool:
+    def _has_speech(self, new: int) -> bool:
+        """Speech in the ``new`` last samples of the buffer or the ``VAD_CONTEXT_S`` before."""
         from faster_whisper.vad import get_speech_timestamps
 
-        if len(self.buffer) < SAMPLE_RATE // 10:
+        tail = self.buffer[-(new + int(VAD_CONTEXT_S * SAMPLE_RATE)):]
+        if len(tail) < SAMPLE_RATE // 10:
             return False
-        return bool(get_speech_timestamps(self.buffer, self.vad))
+        return bool(get_speech_timestamps(tail, self.vad))
 
     def _transcribe(self) -> list[Word]:
         """Words of the buffer after the last committed one, times in stream seconds."""

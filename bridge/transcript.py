@@ -55,10 +55,14 @@ class Transcript:
     def step(self, ring: Ring, final: bool = False) -> WordBatch | None:
         """Transcribe the samples that arrived; the words it committed (None: none). With
         ``final`` (the source has ended) the last hypothesis is committed whole."""
-        t = time.perf_counter()
         n = ring.written
         chunk = ring.read_mono(self.position, n)
         self.position = n
+        return self.step_audio(chunk, final)
+
+    def step_audio(self, chunk: np.ndarray, final: bool = False) -> WordBatch | None:
+        """:meth:`step` on float32 ``(n,)`` 16 kHz samples that follow the ones seen so far."""
+        t = time.perf_counter()
         words = self.stt.step(chunk).words
         if final:
             words += self.stt.finish()

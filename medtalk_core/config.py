@@ -269,6 +269,8 @@ class LiveConfig:
     asr_buffer_s: float
     asr_beam_size: int
     vad_threshold: float
+    asr_queue: int
+    asr_start_timeout_s: float
     word_context: int
     word_fade_s: float
     word_horizon_s: float
