@@ -77,6 +77,7 @@ def _main(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
     quick exit (no interpreter teardown of torch and CTranslate2: the stream's end is not held
     up)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _name_process()
     try:
         os.nice(ASR_NICENESS)
     except OSError:
@@ -89,6 +90,18 @@ def _main(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue) -> None:
         out.join_thread()
     mp.util._exit_function()  # what a process's own end runs: its semaphores unregistered
     os._exit(0)
+
+
+PROCESS_NAME = "medtalk-asr"
+"""The transcript process's name in ``top``, ``ps -L`` and ``/proc/PID/comm``."""
+
+
+def _name_process() -> None:
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write(PROCESS_NAME)
+    except OSError:  # not Linux: the name is cosmetic
+        pass
 
 
 def _serve(spec: TranscriptSpec, audio: mp.Queue, out: mp.Queue, parent: int) -> None:

@@ -119,8 +119,11 @@ def speech_input(path: Path | None, minutes: float | None) -> np.ndarray:
 
 
 STAGES = {"lips": "lips worker", "lips-encoder": "lips worker", "transcript": "transcript worker",
-          "asr-whisper": "transcript worker", "file-source": "audio source"}
-"""Kernel thread name -> stage of the stream; the main thread runs the clock and sender."""
+          "asr-whisper": "transcript worker", "file-source": "audio source",
+          "medtalk-asr": "transcript worker"}
+"""Kernel thread or child process name -> stage of the stream (``medtalk-asr``: the transcript's
+own process, :data:`bridge.asr_process.PROCESS_NAME`); the main thread runs the clock and
+sender."""
 STAGE_ORDER = ("lips worker", "transcript worker", "clock/sender", "audio source", "other threads")
 
 
@@ -178,14 +181,17 @@ def arrival_figures(arrivals: Arrivals, sent: list[SentFrame], expected: int, fp
 
 
 def stage_cpu(cpu: TreeCpu) -> dict[str, float]:
-    """CPU s by stage (:data:`STAGES`; the main thread is the clock and sender), each child
+    """CPU s by stage (:data:`STAGES`; the main thread is the clock and sender), each other child
     process (``child NAME PID``) and ``ended`` (after their last sample)."""
     stages = dict.fromkeys(STAGE_ORDER, 0.0)
     for u in cpu.threads:
         stage = "clock/sender" if u.id == os.getpid() else STAGES.get(u.name, "other threads")
         stages[stage] += u.cpu_s
     for u in cpu.children:
-        stages[f"child {u.name} {u.id}"] = u.cpu_s
+        if u.name in STAGES:
+            stages[STAGES[u.name]] += u.cpu_s
+        else:
+            stages[f"child {u.name} {u.id}"] = u.cpu_s
     stages["ended"] = cpu.ended_s
     return {k: round(v, 2) for k, v in stages.items()}
 

@@ -19,8 +19,10 @@ from medtalk_core import rig
 BRIDGE = Path(__file__).resolve().parents[1] / "bridge"
 WIRING = {"engine.py", "stream.py", "bench.py"}
 """The modules that wire stages and read the configuration."""
-LIBRARY_PRIVATE = {"_terminate", "_initialize"}
-"""sounddevice's re-initialisation (PortAudio lists devices only when initialised)."""
+LIBRARY_PRIVATE = {"_terminate", "_initialize", "_exit", "_exit_function"}
+"""sounddevice's re-initialisation (PortAudio lists devices only when initialised); the
+transcript process's quick exit (``os._exit`` after ``multiprocessing.util._exit_function``, what
+a multiprocessing child runs at its end, without the interpreter's teardown of torch)."""
 
 
 def modules():
