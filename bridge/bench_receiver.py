@@ -38,6 +38,8 @@ def receive(endpoint: str, out: Path) -> int:
     """Run the receiver (see the module); returns the number of frames recorded."""
     import zmq
 
+    from medtalk_core.rigio import atomic_path
+
     from .protocol import ZMQ_FRAME_TOPIC, ProtocolError, decode_zmq_frame
 
     sub = zmq.Context.instance().socket(zmq.SUB)
@@ -74,10 +76,8 @@ def receive(endpoint: str, out: Path) -> int:
                 continue
             rows.append((header["frame"], header["t"], header["t0"], arrival))
     sub.close(linger=0)
-    part = out.with_name(out.name + ".part")
-    with open(part, "wb") as f:
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.savez(f, arrivals=np.array(rows, np.float64).reshape(-1, 4), rejected=rejected)
-    os.replace(part, out)
     return len(rows)
 
 

@@ -8,9 +8,8 @@ Each take is an audio file ``X.wav`` (.flac, .ogg) with a curve file ``X.csv`` o
 ``[arkit] mapping`` (:meth:`medtalk_core.arkit_map.ArkitMapping.to_rig`) restricted to the
 blendshapes the take animates (those whose curve moves): a control takes the mean of the
 estimates of the take's own blendshapes only, and the controls none of them names are *not
-animated* by the take. Those are
-masked out of the loss (``Utterance.channels``), not learned as zero: the FACEGOOD takes have
-no eyes or brows.
+animated* by the take. Those are masked out of the loss (``Utterance.channels``), not learned as
+zero: the FACEGOOD takes have no eyes or brows.
 
 Each take is split in time: its first :data:`TRAIN_SHARE` are training frames, the rest are cut
 into validation windows of ``[train] clip_frames``. The takes are transcribed with the configured
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from medtalk_core.arkit_map import ArkitMapping
 from medtalk_core.config import FeaturesConfig
 from medtalk_core.errors import MedtalkError
 from medtalk_core.result_file import arkit_on_frames
+from medtalk_core.rigio import atomic_path
 
 from .dataset import Utterance
 from .lipsync import STILL
@@ -120,9 +119,8 @@ def take_inputs(audio: Path, features: FeaturesConfig, frontend) -> dict[str, np
     out = {"audio": fe.audio_frames(samples, frame_count(len(samples))).astype(np.float16),
            "words": script.features.astype(np.float16), "word_time": script.time.astype(np.float32)}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.stem}.tmp.npz")
-    np.savez(tmp, **out)
-    os.replace(tmp, cache)
+    with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **out)
     return out
 
 
