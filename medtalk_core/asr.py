@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import SAMPLE_RATE
 from .config import FeaturesConfig
 from .errors import MedtalkError, ModelNotFoundError
 
@@ -178,7 +179,6 @@ class Transcriber:
         ]
 
 
-SAMPLE_RATE = 16000
 CHUNK_S = 60.0
 """Longest piece of audio (s) one faster-whisper call transcribes."""
 SEARCH_S = 10.0
